@@ -1,0 +1,83 @@
+// The agent's metrics (names are a contract: DESIGN §7). One Metrics object is created in main()
+// and passed down; there is no global registry. Label values are component ids, kinds and types,
+// bounded error vocabularies and HTTP status codes: never a secret, email, IP or free text.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace siem {
+
+// Handles for one source or sink. Obtained once from Metrics::component(); the references stay
+// valid for the life of the Metrics object and are safe to use from any thread.
+class ComponentMetrics {
+ public:
+  prometheus::Counter& received_events;
+  prometheus::Counter& received_bytes;
+  prometheus::Counter& sent_events;
+  prometheus::Counter& sent_bytes;
+  prometheus::Counter& retries;
+  prometheus::Counter& discarded_intentional;    // discarded_events_total{intentional="true"}
+  prometheus::Counter& discarded_unintentional;  // discarded_events_total{intentional="false"}
+  prometheus::Counter& dead_letter_events;
+  prometheus::Gauge& buffer_events;
+  prometheus::Gauge& buffer_bytes;
+  prometheus::Histogram& send_latency;  // seconds from pulled to confirmed (sinks)
+  prometheus::Gauge& source_lag;        // seconds (sources)
+  prometheus::Gauge& checkpoint_timestamp;  // unix seconds of the committed position (sources)
+
+  // errors_total{error_type, stage}; `error_type` and `stage` come from small fixed vocabularies.
+  void error(std::string_view error_type, std::string_view stage);
+  // http_client_requests_total{status} and the request-duration histogram.
+  void httpRequest(int status, double seconds);
+  // audit_events_total{event_type, outcome} (sources). Unknown or odd type names are folded into a
+  // bounded set so a misbehaving server cannot explode cardinality.
+  void auditEvent(std::string_view event_type, std::string_view outcome);
+
+  ComponentMetrics(const ComponentMetrics&) = delete;
+  ComponentMetrics& operator=(const ComponentMetrics&) = delete;
+
+ private:
+  friend class Metrics;
+  struct Families;
+  ComponentMetrics(Families& families, std::map<std::string, std::string> labels);
+
+  Families& families_;
+  std::map<std::string, std::string> labels_;
+  std::mutex mutex_;  // guards the lazily created labelled children below
+  std::map<std::string, prometheus::Counter*> errors_;
+  std::map<int, prometheus::Counter*> http_requests_;
+  std::map<std::string, prometheus::Counter*> audit_events_;
+};
+
+class Metrics {
+ public:
+  explicit Metrics(std::string_view version);
+  ~Metrics();
+
+  // kind is "source" or "sink"; type the component type ("openai_audit_logs", "file", ...).
+  ComponentMetrics& component(const std::string& id, const std::string& kind,
+                              const std::string& type);
+
+  // The whole exposition in Prometheus text format 0.0.4, including process_* metrics.
+  std::string serialize() const;
+
+  prometheus::Registry& registry() { return *registry_; }
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<ComponentMetrics::Families> families_;
+  std::mutex mutex_;  // guards components_
+  std::map<std::string, std::unique_ptr<ComponentMetrics>> components_;
+};
+
+}  // namespace siem
