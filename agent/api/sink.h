@@ -83,10 +83,10 @@ class Sink {
   // the agent). Called once before the first send.
   virtual void start() {}
 
-  // Starts delivering `batch`, rendered in the sink's encoding (event->encoded(encoding)). Must call
-  // `done` exactly once, from any thread, possibly before returning. The driver calls send() from
-  // its worker threads with at most `concurrency` batches in flight at once; an implementation that
-  // shares state between concurrent sends guards it itself.
+  // Starts delivering `batch`, rendered in the sink's encoding (event->encoded(encoding)). Must
+  // call `done` exactly once, from any thread, possibly before returning. The driver calls send()
+  // from its worker threads with at most `concurrency` batches in flight at once; an implementation
+  // that shares state between concurrent sends guards it itself.
   virtual void send(BatchPtr batch, SendCallback done) = 0;
 
   // Flush what is in flight and release resources. After stop() returns no callback fires.

@@ -92,7 +92,7 @@ struct RouteConfig {
 };
 
 struct LogConfig {
-  std::string level = "info";  // trace|debug|info|warn|error
+  std::string level = "info";   // trace|debug|info|warn|error
   std::string format = "json";  // json|text
 };
 

@@ -31,8 +31,8 @@ class ComponentMetrics {
   prometheus::Counter& dead_letter_events;
   prometheus::Gauge& buffer_events;
   prometheus::Gauge& buffer_bytes;
-  prometheus::Histogram& send_latency;  // seconds from pulled to confirmed (sinks)
-  prometheus::Gauge& source_lag;        // seconds (sources)
+  prometheus::Histogram& send_latency;      // seconds from pulled to confirmed (sinks)
+  prometheus::Gauge& source_lag;            // seconds (sources)
   prometheus::Gauge& checkpoint_timestamp;  // unix seconds of the committed position (sources)
 
   // errors_total{error_type, stage}; `error_type` and `stage` come from small fixed vocabularies.

@@ -23,7 +23,8 @@ struct OpenAiSourceOptions : ComponentOptions {
   std::string api_key_file;  // when set, re-read on 401/403 (and SIGHUP) to follow rotation
   std::string base_url = "https://api.openai.com/v1";
   std::uint32_t poll_interval_secs = 30;
-  std::string start_at = "24h";  // as written; resolved at first run (duration back, RFC 3339, unix)
+  std::string start_at =
+      "24h";  // as written; resolved at first run (duration back, RFC 3339, unix)
   std::uint32_t lookback_secs = 300;
   std::uint32_t page_size = 100;  // 1..100
   double max_requests_per_sec = 5;

@@ -1,0 +1,86 @@
+// Wires configured sources, the router, per-sink drivers and per-source ack trackers together
+// (DESIGN §3), and runs them: one thread per source, the drivers' worker threads per sink.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/api/result.h"
+#include "agent/api/sink.h"
+#include "agent/api/source.h"
+#include "agent/config/config.h"
+#include "agent/core/ack_tracker.h"
+#include "agent/core/registry.h"
+#include "agent/core/router.h"
+#include "agent/core/sink_driver.h"
+
+namespace siem {
+
+class Metrics;
+class ComponentMetrics;
+
+using Renderer = std::function<std::string(const Event&, Encoding)>;
+
+struct PipelineOptions {
+  // Print what would be sent instead of sending, and never move a cursor.
+  bool dry_run = false;
+  // Called once, from the failing thread, when a component thread dies; main() shuts down.
+  std::function<void(const std::string& why)> on_fatal;
+};
+
+class Pipeline {
+ public:
+  Pipeline(const Config& config, const ComponentRegistry& registry, Metrics& metrics,
+           Renderer renderer, PipelineOptions options);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  // Builds every source and sink; the first failure is returned and nothing runs.
+  Result<void> build();
+  // For tests and tools: build with ready-made components instead of the registry's factories,
+  // in config order.
+  Result<void> build(std::vector<std::unique_ptr<Source>> sources,
+                     std::vector<std::unique_ptr<Sink>> sinks);
+
+  void start();
+  // Graceful stop: stop pulling, drain sinks until `deadline`, then commit every source's cursor.
+  void stop(std::chrono::steady_clock::time_point deadline);
+
+  // Reasons /readyz should fail (empty = ready).
+  std::vector<std::string> notReadyReasons() const;
+
+ private:
+  class Emitter;
+  struct SourceSlot {
+    SourceInfo info;
+    std::unique_ptr<Source> source;
+    ComponentMetrics* metrics = nullptr;
+    std::unique_ptr<AckTracker> tracker;
+    std::vector<bool> encodings_needed;  // by Encoding, over the sinks this source can reach
+    std::jthread thread;
+  };
+
+  Result<void> assemble(std::vector<std::unique_ptr<Source>> sources,
+                        std::vector<std::unique_ptr<Sink>> sinks);
+  void onTerminal(std::span<const EventPtr> events);
+  std::optional<std::uint64_t> emit(SourceSlot& slot, std::uint64_t& next_seq, Event event,
+                                    std::stop_token stop);
+
+  const Config& config_;
+  const ComponentRegistry& registry_;
+  Metrics& metrics_;
+  Renderer renderer_;
+  PipelineOptions options_;
+  std::vector<std::unique_ptr<SourceSlot>> sources_;
+  std::vector<std::unique_ptr<SinkDriver>> sinks_;
+  std::unique_ptr<Router> router_;
+  bool started_ = false;
+};
+
+}  // namespace siem
