@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -36,11 +37,16 @@ class ComponentMetrics {
   prometheus::Gauge& checkpoint_timestamp;  // unix seconds of the committed position (sources)
 
   // errors_total{error_type, stage}; `error_type` and `stage` come from small fixed vocabularies.
+  // As a safety net, values not matching [a-z0-9_.]{1,64} and pairs beyond 64 per component are
+  // counted as "other".
   void error(std::string_view error_type, std::string_view stage);
-  // http_client_requests_total{status} and the request-duration histogram.
+  // http_client_requests_total{status} and the request-duration histogram. A status outside
+  // 100..599 (no response: connection failure, timeout) is counted as status="0".
   void httpRequest(int status, double seconds);
-  // audit_events_total{event_type, outcome} (sources). Unknown or odd type names are folded into a
-  // bounded set so a misbehaving server cannot explode cardinality.
+  // audit_events_total{event_type, outcome} (sources). A type name is its own label value if it
+  // matches [a-z0-9_.]{1,80} and is among the first 512 such names seen by this component;
+  // otherwise it is counted as event_type="other", so a misbehaving server cannot explode
+  // cardinality. Outcomes are bounded the same way (8 distinct values).
   void auditEvent(std::string_view event_type, std::string_view outcome);
 
   ComponentMetrics(const ComponentMetrics&) = delete;
@@ -53,10 +59,13 @@ class ComponentMetrics {
 
   Families& families_;
   std::map<std::string, std::string> labels_;
-  std::mutex mutex_;  // guards the lazily created labelled children below
+  std::mutex mutex_;  // guards the lazily created labelled children and the sets below
   std::map<std::string, prometheus::Counter*> errors_;
   std::map<int, prometheus::Counter*> http_requests_;
+  prometheus::Histogram* http_duration_ = nullptr;
   std::map<std::string, prometheus::Counter*> audit_events_;
+  std::set<std::string> audit_types_;     // event_type values admitted so far (bounded)
+  std::set<std::string> audit_outcomes_;  // outcome values admitted so far (bounded)
 };
 
 class Metrics {
