@@ -8,7 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "agent/core/json_string.h"
+#include "agent/core/json_escape.h"
 #include "agent/core/time_spec.h"
 
 namespace siem {

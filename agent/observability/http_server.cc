@@ -10,7 +10,7 @@
 #include <exception>
 #include <system_error>
 
-#include "agent/observability/json_escape.h"
+#include "agent/core/json_escape.h"
 
 namespace siem {
 namespace {

@@ -8,7 +8,7 @@
 #include <iostream>
 #include <utility>
 
-#include "agent/observability/json_escape.h"
+#include "agent/core/json_escape.h"
 
 namespace siem {
 namespace {

@@ -1,4 +1,4 @@
-#include "agent/observability/json_escape.h"
+#include "agent/core/json_escape.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,4 +1,4 @@
-// JSON string escaping for the agent's own output (log lines, /readyz bodies). Pure functions.
+// JSON string escaping shared by every writer in the agent (logs, /readyz, dead letters). Pure.
 #pragma once
 
 #include <string>
