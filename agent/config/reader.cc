@@ -417,10 +417,12 @@ std::vector<ConfigMap> ConfigMap::mapList(const std::string& key) {
   std::size_t index = 0;
   for (const auto& item : found->value) {
     const std::string where = keyPath(key) + "[" + std::to_string(index++) + "]";
-    ConfigMap child(*context_, item.IsMap() ? YAML::Node(item) : YAML::Node(), where,
-                    item.IsNull() ? mark : context_->mark(item.Mark(), mark));
-    if (!item.IsMap())
-      context_->error(child.mark(), where + ": expected a map, got " + nodeKindName(item));
+    const Mark item_mark = item.IsNull() ? mark : context_->mark(item.Mark(), mark);
+    if (!item.IsMap()) {
+      context_->error(item_mark, where + ": expected a map, got " + nodeKindName(item));
+      continue;
+    }
+    ConfigMap child(*context_, item, where, item_mark);
     state_->list_children.push_back(child.state_);
     out.push_back(std::move(child));
   }

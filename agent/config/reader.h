@@ -143,7 +143,8 @@ class ConfigMap {
   // The nested map at `key` (empty when absent). Asking twice returns the same map. finish()
   // finishes it too.
   ConfigMap map(const std::string& key);
-  // A list of maps, each with path "key[i]" and the mark of its item.
+  // The maps of a list, each with path "key[i]" and the mark of its item; items that are not maps
+  // are reported and left out.
   std::vector<ConfigMap> mapList(const std::string& key);
   // Every key of this map with its value, in file order (duplicates included); makes every key
   // known. For maps whose keys are user-chosen names.

@@ -21,9 +21,13 @@ std::shared_ptr<const ComponentOptions> parseOpenAiSourceOptions(ConfigMap& map)
   if (o.base_url.rfind("https://", 0) != 0 && o.base_url.rfind("http://", 0) != 0) {
     map.error("base_url", "must start with https:// or http:// (got \"" + o.base_url + "\")");
   } else {
-    while (o.base_url.size() > 1 && o.base_url.back() == '/') o.base_url.pop_back();
-    if (o.base_url.find("://") + 3 >= o.base_url.size())
+    const std::size_t host = o.base_url.find("://") + 3;
+    if (host >= o.base_url.size() || o.base_url[host] == '/') {
       map.error("base_url", "has no host (got \"" + o.base_url + "\")");
+    } else {
+      // Paths are appended as "/organization/...", so keep the base without a trailing slash.
+      while (o.base_url.back() == '/') o.base_url.pop_back();
+    }
   }
 
   o.poll_interval_secs = map.unsignedInt("poll_interval_secs", o.poll_interval_secs, 1, 86'400);
