@@ -60,8 +60,11 @@ void checkStructure(ConfigContext& context, const YAML::Node& node, const std::s
         std::string what = "duplicate key ";
         if (path == "sources") what = "duplicate source id ";
         if (path == "sinks") what = "duplicate sink id ";
-        context.error(key_mark, (path.empty() ? std::string() : path + ": ") + what + quote(key) +
-                                    " (first defined on line " + std::to_string(it->second) + ")");
+        std::string message = path.empty() ? std::string() : path + ": ";
+        message += what;
+        message += quote(key);
+        message += " (first defined on line " + std::to_string(it->second) + ")";
+        context.error(key_mark, message);
       }
       checkStructure(context, kv.second, childPath(path, key), depth + 1);
     }
@@ -319,6 +322,7 @@ std::vector<ListItem> requiredList(ConfigContext& context, ConfigMap& map, const
 void readRoutes(ConfigContext& context, ConfigMap& top, const YAML::Node& root, Config& config,
                 const std::vector<std::string>& source_ids, const std::vector<MapEntry>& sinks) {
   std::vector<std::string> sink_ids;
+  sink_ids.reserve(sinks.size());
   for (const auto& s : sinks) sink_ids.push_back(s.key);
   std::map<std::string, int> name_line;
   std::vector<ConfigMap> routes = top.mapList("routes");
@@ -375,10 +379,10 @@ void readRoutes(ConfigContext& context, ConfigMap& top, const YAML::Node& root, 
   }
 }
 
-std::vector<std::string> oneError(const std::string& file, const Mark& at, std::string message,
-                                  const LoadOptions& options) {
+std::vector<std::string> oneError(const std::string& file, const Mark& at,
+                                  const std::string& message, const LoadOptions& options) {
   ConfigContext context(file, options.env);
-  context.error(at, std::move(message));
+  context.error(at, message);
   return context.errors();
 }
 

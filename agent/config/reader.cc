@@ -15,7 +15,7 @@
 namespace siem {
 namespace {
 
-constexpr std::size_t kMaxSecretFileBytes = 64 * 1024;
+constexpr std::size_t kMaxSecretFileBytes = std::size_t{64} << 10;
 
 std::string quote(std::string_view text) {
   std::string out = "\"";
@@ -104,7 +104,7 @@ Mark ConfigContext::mark(const YAML::Mark& mark, const Mark& fallback) const {
 
 Mark ConfigContext::mark(const YAML::Mark& mark) const { return this->mark(mark, Mark{file_}); }
 
-void ConfigContext::error(const Mark& at, std::string message) {
+void ConfigContext::error(const Mark& at, const std::string& message) {
   std::string text = at.file.empty() ? file_ : at.file;
   if (at.line > 0) {
     text += ':' + std::to_string(at.line) + ':' + std::to_string(at.column);
@@ -174,7 +174,7 @@ bool ConfigMap::has(const std::string& key) {
 Mark ConfigMap::markOf(const std::string& key) const {
   const auto found = find(key);
   if (!found) return state_->mark;
-  const Mark key_mark = context_->mark(found->key.Mark(), state_->mark);
+  Mark key_mark = context_->mark(found->key.Mark(), state_->mark);
   if (found->value.IsNull()) return key_mark;
   return context_->mark(found->value.Mark(), key_mark);
 }

@@ -39,7 +39,7 @@ class ConfigContext {
   Mark mark(const YAML::Mark& mark) const;
 
   // Records `FILE:LINE:COL: message` (or `FILE: message` when `at` has no line).
-  void error(const Mark& at, std::string message);
+  void error(const Mark& at, const std::string& message);
   bool hasErrors() const { return !errors_.empty(); }
   std::size_t errorCount() const { return errors_.size(); }
   // Sorted by position (then in the order recorded), duplicates removed.

@@ -83,13 +83,14 @@ std::optional<std::int64_t> parseRfc3339(std::string_view s) {
     if (!off_hour || !expectChar(s, pos, ':')) return std::nullopt;
     const auto off_minute = fixedDigits(s, pos, 2);
     if (!off_minute || *off_hour > 23 || *off_minute > 59) return std::nullopt;
-    offset_secs = sign * (*off_hour * 3600 + *off_minute * 60);
+    offset_secs = sign * (std::int64_t{*off_hour} * 3600 + std::int64_t{*off_minute} * 60);
   } else {
     return std::nullopt;
   }
   if (pos != s.size()) return std::nullopt;
   // Local time = UTC + offset, so UTC = local time - offset.
-  return *days * 86400 + *hour * 3600 + *minute * 60 + *second - offset_secs;
+  return *days * 86400 + std::int64_t{*hour} * 3600 + std::int64_t{*minute} * 60 + *second -
+         offset_secs;
 }
 
 std::optional<std::int64_t> parseUnsigned(std::string_view s) {

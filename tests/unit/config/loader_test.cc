@@ -24,9 +24,10 @@ struct FakeOptions : ComponentOptions {
   TlsConfig tls;
 };
 
-OptionsParser fakeParser(std::vector<std::string> scalars, std::vector<std::string> lists = {},
-                         std::vector<std::string> secrets = {}, bool tls = false,
-                         std::string passthrough = {}) {
+OptionsParser fakeParser(const std::vector<std::string>& scalars,
+                         const std::vector<std::string>& lists = {},
+                         const std::vector<std::string>& secrets = {}, bool tls = false,
+                         const std::string& passthrough = {}) {
   return [=](ConfigMap& map) -> std::shared_ptr<const ComponentOptions> {
     auto options = std::make_shared<FakeOptions>();
     for (const auto& key : scalars)
@@ -39,35 +40,37 @@ OptionsParser fakeParser(std::vector<std::string> scalars, std::vector<std::stri
   };
 }
 
-const std::vector<Encoding> kAllEncodings = {Encoding::kOcsf, Encoding::kEcs, Encoding::kRaw};
+std::vector<Encoding> allEncodings() { return {Encoding::kOcsf, Encoding::kEcs, Encoding::kRaw}; }
 
 ComponentRegistry testRegistry() {
   ComponentRegistry r;
   r.sources.push_back({"openai_audit_logs", parseOpenAiSourceOptions, nullptr});
   r.sources.push_back({"file", fakeParser({"format", "decode"}, {"include"}), nullptr});
-  r.sinks.push_back({"splunk_hec", kAllEncodings,
+  r.sinks.push_back({"splunk_hec", allEncodings(),
                      fakeParser({"endpoint", "index", "sourcetype", "indexer_ack", "compression"},
                                 {}, {"token"}, true),
                      nullptr});
-  r.sinks.push_back({"kafka", kAllEncodings,
+  r.sinks.push_back({"kafka", allEncodings(),
                      fakeParser({"topic", "compression"}, {"brokers"}, {}, false, "librdkafka"),
                      nullptr});
-  r.sinks.push_back({"datadog_logs", kAllEncodings,
+  r.sinks.push_back({"datadog_logs", allEncodings(),
                      fakeParser({"site", "endpoint", "service", "source"}, {"tags"}, {"api_key"}),
                      nullptr});
   r.sinks.push_back({"syslog",
                      {Encoding::kOcsf, Encoding::kRaw},
                      fakeParser({"address", "transport", "format", "framing"}),
                      nullptr});
-  r.sinks.push_back({"file", kAllEncodings, parseFileSinkOptions, nullptr});
-  r.sinks.push_back({"stdout", kAllEncodings, parseStdoutSinkOptions, nullptr});
+  r.sinks.push_back({"file", allEncodings(), parseFileSinkOptions, nullptr});
+  r.sinks.push_back({"stdout", allEncodings(), parseStdoutSinkOptions, nullptr});
   r.sinks.push_back({"null", {Encoding::kRaw}, nullptr, nullptr});  // a type without own keys
   return r;
 }
 
-const std::map<std::string, std::string> kEnv = {{"OPENAI_ADMIN_KEY", "sk-admin-test"},
-                                                 {"SPLUNK_HEC_TOKEN", "hec-token-test"},
-                                                 {"DD_API_KEY", "dd-key-test"}};
+std::map<std::string, std::string> designEnv() {
+  return {{"OPENAI_ADMIN_KEY", "sk-admin-test"},
+          {"SPLUNK_HEC_TOKEN", "hec-token-test"},
+          {"DD_API_KEY", "dd-key-test"}};
+}
 
 std::string designExamplePath() {
   return std::string(SIEM_TEST_DATA_DIR) + "/config/design_example.yaml";
@@ -92,18 +95,19 @@ const FakeOptions& fake(const std::shared_ptr<const ComponentOptions>& options) 
 }
 
 // The smallest valid configuration; tests append to or replace parts of it.
-const std::string kMinimal =
-    "sources:\n"
-    "  openai:\n"
-    "    type: openai_audit_logs\n"
-    "    api_key: sk-1\n"
-    "sinks:\n"
-    "  out:\n"
-    "    type: stdout\n"
-    "routes:\n"
-    "  - name: all\n"
-    "    from: [\"*\"]\n"
-    "    to: [out]\n";
+std::string minimal() {
+  return "sources:\n"
+         "  openai:\n"
+         "    type: openai_audit_logs\n"
+         "    api_key: sk-1\n"
+         "sinks:\n"
+         "  out:\n"
+         "    type: stdout\n"
+         "routes:\n"
+         "  - name: all\n"
+         "    from: [\"*\"]\n"
+         "    to: [out]\n";
+}
 
 std::string replaced(std::string text, const std::string& from, const std::string& to) {
   const auto pos = text.find(from);
@@ -116,7 +120,7 @@ TEST(LoaderTest, DesignExampleWithEveryAvailableSinkRoutedLoads) {
   // The design's example leaves its datadog sink out of every route; route it so it is valid.
   const std::string yaml =
       replaced(readDesignExample(), "to: [kafka, archive]", "to: [kafka, archive, datadog]");
-  const ConfigResult r = load(yaml, kEnv);
+  const ConfigResult r = load(yaml, designEnv());
   ASSERT_TRUE(r.has_value()) << ::testing::PrintToString(r.error());
   const Config& c = *r;
   EXPECT_EQ(c.path, "agent.yaml");
@@ -228,7 +232,7 @@ TEST(LoaderTest, DesignExampleWithEveryAvailableSinkRoutedLoads) {
 
 TEST(LoaderTest, DesignExampleAsWrittenHasAnUnroutedSink) {
   const ConfigResult r = loadConfigFile(designExamplePath(), testRegistry(),
-                                        LoadOptions{siem::testing::fakeEnv(kEnv)});
+                                        LoadOptions{siem::testing::fakeEnv(designEnv())});
   ASSERT_FALSE(r.has_value());
   EXPECT_THAT(r.error(), ElementsAre(designExamplePath() +
                                      ":47:3: sinks.datadog: sink \"datadog\" is not used by "
@@ -236,7 +240,7 @@ TEST(LoaderTest, DesignExampleAsWrittenHasAnUnroutedSink) {
 }
 
 TEST(LoaderTest, MinimalConfigGetsDefaults) {
-  const ConfigResult r = load(kMinimal);
+  const ConfigResult r = load(minimal());
   ASSERT_TRUE(r.has_value()) << ::testing::PrintToString(r.error());
   const Config defaults;
   EXPECT_EQ(r->data_dir, defaults.data_dir);
@@ -263,7 +267,7 @@ TEST(LoaderTest, ReadsEveryTopLevelAndCommonSinkKey) {
       "api: {address: \"[::1]:0\"}\n"
       "log: {level: debug, format: text}\n"
       "shutdown_timeout_secs: 5\n" +
-      replaced(kMinimal, "    type: stdout\n",
+      replaced(minimal(), "    type: stdout\n",
                "    type: stdout\n"
                "    format: text\n"
                "    encoding: raw\n"
@@ -309,7 +313,7 @@ TEST(LoaderTest, DocumentShapeErrors) {
   EXPECT_THAT(errorsOf("- a\n- b\n"),
               ElementsAre("agent.yaml:1:1: the configuration must be a map of keys (data_dir, "
                           "sources, sinks, routes, ...)"));
-  EXPECT_THAT(errorsOf(kMinimal + "---\nother: 1\n"),
+  EXPECT_THAT(errorsOf(minimal() + "---\nother: 1\n"),
               ElementsAre("agent.yaml:13:1: expected one YAML document, found 2"));
 }
 
@@ -327,11 +331,11 @@ TEST(LoaderTest, MissingFileIsAClearError) {
 
 TEST(LoaderTest, LoadsAFileAndNamesItInErrors) {
   siem::testing::TempDir dir;
-  const std::string good = dir.write("good.yaml", kMinimal);
+  const std::string good = dir.write("good.yaml", minimal());
   const ConfigResult r = loadConfigFile(good, testRegistry());
   ASSERT_TRUE(r.has_value()) << ::testing::PrintToString(r.error());
   EXPECT_EQ(r->path, good);
-  const std::string bad = dir.write("bad.yaml", kMinimal + "bogus: 1\n");
+  const std::string bad = dir.write("bad.yaml", minimal() + "bogus: 1\n");
   const ConfigResult e = loadConfigFile(bad, testRegistry());
   ASSERT_FALSE(e.has_value());
   EXPECT_THAT(e.error(), ElementsAre(bad + ":12:1: unknown key \"bogus\""));
@@ -406,7 +410,7 @@ TEST(LoaderTest, DuplicateIdsAndKeysAreErrors) {
 }
 
 TEST(LoaderTest, NonStringKeysAreErrors) {
-  EXPECT_THAT(errorsOf(kMinimal + "? [a, b]\n: 1\n"),
+  EXPECT_THAT(errorsOf(minimal() + "? [a, b]\n: 1\n"),
               ElementsAre("agent.yaml:12:3: keys must be plain strings, not a list or a map"));
 }
 
@@ -451,7 +455,7 @@ TEST(LoaderTest, RouteChecks) {
 }
 
 TEST(LoaderTest, RouteConditionsAcceptStringsOrLists) {
-  const ConfigResult r = load(replaced(kMinimal, "    to: [out]\n",
+  const ConfigResult r = load(replaced(minimal(), "    to: [out]\n",
                                        "    when:\n"
                                        "      type: \"api_key.*\"\n"
                                        "      outcome: success\n"
@@ -473,7 +477,7 @@ TEST(LoaderTest, RouteConditionsAcceptStringsOrLists) {
 
 TEST(LoaderTest, UnreadSourceIsAnError) {
   const std::string yaml =
-      replaced(replaced(kMinimal, "sinks:\n",
+      replaced(replaced(minimal(), "sinks:\n",
                         "  spare:\n    type: openai_audit_logs\n    api_key: sk-2\nsinks:\n"),
                "from: [\"*\"]", "from: [openai]");
   EXPECT_THAT(errorsOf(yaml),
@@ -498,7 +502,7 @@ TEST(LoaderTest, SectionsMustNotBeEmpty) {
 
 TEST(LoaderTest, UnknownTypesSuggestAndListTheAvailableOnes) {
   const std::string yaml =
-      replaced(replaced(kMinimal, "type: openai_audit_logs\n    api_key: sk-1\n",
+      replaced(replaced(minimal(), "type: openai_audit_logs\n    api_key: sk-1\n",
                         "type: openai_audit_log\n    anything: 1\n"),
                "type: stdout\n", "type: splunk-hec\n    token: t\n    endpoint: https://x\n");
   EXPECT_THAT(errorsOf(yaml),
@@ -508,36 +512,36 @@ TEST(LoaderTest, UnknownTypesSuggestAndListTheAvailableOnes) {
                           "agent.yaml:7:11: sinks.out.type: unknown sink type \"splunk-hec\" "
                           "(did you mean \"splunk_hec\"?); available: splunk_hec, kafka, "
                           "datadog_logs, syslog, file, stdout, null"));
-  EXPECT_THAT(errorsOf(replaced(kMinimal, "    type: stdout\n", "    encoding: raw\n")),
+  EXPECT_THAT(errorsOf(replaced(minimal(), "    type: stdout\n", "    encoding: raw\n")),
               ElementsAre("agent.yaml:6:3: sinks.out: missing required key \"type\""));
 }
 
 TEST(LoaderTest, EncodingMustBeAvailableForTheSinkType) {
-  EXPECT_THAT(errorsOf(replaced(kMinimal, "type: stdout\n", "type: syslog\n    encoding: ecs\n")),
+  EXPECT_THAT(errorsOf(replaced(minimal(), "type: stdout\n", "type: syslog\n    encoding: ecs\n")),
               ElementsAre("agent.yaml:8:15: sinks.out.encoding: encoding \"ecs\" is not "
                           "available for sink type syslog in this build (available: ocsf, raw)"));
   // The default (ocsf) is checked too, at the sink when the key is absent.
-  EXPECT_THAT(errorsOf(replaced(kMinimal, "type: stdout\n", "type: \"null\"\n")),
+  EXPECT_THAT(errorsOf(replaced(minimal(), "type: stdout\n", "type: \"null\"\n")),
               ElementsAre("agent.yaml:6:3: sinks.out.encoding: encoding \"ocsf\" is not "
                           "available for sink type null in this build (available: raw)"));
-  EXPECT_THAT(errorsOf(replaced(kMinimal, "type: stdout\n", "type: stdout\n    encoding: json\n")),
+  EXPECT_THAT(errorsOf(replaced(minimal(), "type: stdout\n", "type: stdout\n    encoding: json\n")),
               ElementsAre("agent.yaml:8:15: sinks.out.encoding: must be one of ocsf, ecs, raw "
                           "(got \"json\")"));
 }
 
 TEST(LoaderTest, TypeWithoutOwnKeysHasNoOptions) {
   const ConfigResult r =
-      load(replaced(kMinimal, "type: stdout\n", "type: \"null\"\n    encoding: raw\n"));
+      load(replaced(minimal(), "type: stdout\n", "type: \"null\"\n    encoding: raw\n"));
   ASSERT_TRUE(r.has_value()) << ::testing::PrintToString(r.error());
   EXPECT_EQ(r->sinks[0].options, nullptr);
-  EXPECT_THAT(errorsOf(replaced(kMinimal, "type: stdout\n",
+  EXPECT_THAT(errorsOf(replaced(minimal(), "type: stdout\n",
                                 "type: \"null\"\n    encoding: raw\n    path: /x\n")),
               ElementsAre("agent.yaml:9:5: sinks.out: unknown key \"path\""));
 }
 
 TEST(LoaderTest, CommonSinkKeyErrors) {
   const std::string yaml =
-      replaced(kMinimal, "type: stdout\n",
+      replaced(minimal(), "type: stdout\n",
                "type: stdout\n"
                "    batch: {max_events: 0, max_bytes: 1kb, timeout_ms: 10, size: 3}\n"
                "    retry: {initial_backoff_ms: 120000, max_backoff_secs: 60}\n"
@@ -560,7 +564,7 @@ TEST(LoaderTest, CommonSinkKeyErrors) {
 }
 
 TEST(LoaderTest, InvalidIdsAreErrors) {
-  EXPECT_THAT(errorsOf(replaced(kMinimal, "  openai:\n", "  \"../evil\":\n")),
+  EXPECT_THAT(errorsOf(replaced(minimal(), "  openai:\n", "  \"../evil\":\n")),
               ElementsAre("agent.yaml:2:3: sources: invalid source id \"../evil\": use 1 to 64 "
                           "letters, digits, \"_\", \"-\" or \".\", starting with a letter, digit "
                           "or \"_\" (ids name files under data_dir)"));
@@ -571,7 +575,7 @@ TEST(LoaderTest, InterpolationInTheLoader) {
       "data_dir: ${STATE_DIR:-/var/lib/x}\n"
       "api: {address: \"${API_HOST}:9598\"}\n"
       "shutdown_timeout_secs: ${GRACE}\n" +
-      kMinimal;
+      minimal();
   EXPECT_THAT(errorsOf(yaml, {{"GRACE", "7"}}),
               ElementsAre("agent.yaml:2:16: api.address: environment variable API_HOST is not "
                           "set (write ${API_HOST:-default} to give a default)"));
@@ -586,7 +590,7 @@ TEST(LoaderTest, InterpolationInTheLoader) {
 TEST(LoaderTest, SecretsFromFilesAreRecorded) {
   siem::testing::TempDir dir;
   const std::string key_file = dir.write("admin-key", "sk-from-file\n");
-  const ConfigResult r = load(replaced(kMinimal, "api_key: sk-1", "api_key_file: " + key_file));
+  const ConfigResult r = load(replaced(minimal(), "api_key: sk-1", "api_key_file: " + key_file));
   ASSERT_TRUE(r.has_value()) << ::testing::PrintToString(r.error());
   const auto& o = dynamic_cast<const OpenAiSourceOptions&>(*r->sources[0].options);
   EXPECT_EQ(o.api_key, "sk-from-file");
@@ -596,12 +600,12 @@ TEST(LoaderTest, SecretsFromFilesAreRecorded) {
 
 TEST(LoaderTest, ApiAddressForms) {
   for (const char* good : {"0.0.0.0:9598", "localhost:1", "[::]:9598", "[::1]:65535", "h:0"}) {
-    EXPECT_THAT(errorsOf("api: {address: \"" + std::string(good) + "\"}\n" + kMinimal), IsEmpty())
+    EXPECT_THAT(errorsOf("api: {address: \"" + std::string(good) + "\"}\n" + minimal()), IsEmpty())
         << good;
   }
   for (const char* bad : {"9598", ":9598", "host:", "host:65536", "host:80x", "[::1:80", "a b:1",
                           "[zz]:1", "::1:80"}) {
-    EXPECT_THAT(errorsOf("api: {address: \"" + std::string(bad) + "\"}\n" + kMinimal),
+    EXPECT_THAT(errorsOf("api: {address: \"" + std::string(bad) + "\"}\n" + minimal()),
                 ElementsAre("agent.yaml:1:16: api.address: expected HOST:PORT (e.g. "
                             "0.0.0.0:9598 or [::1]:9598), got \"" +
                             std::string(bad) + "\""))

@@ -8,6 +8,9 @@ namespace {
 // Reference values computed with `date -u -d <time> +%s`.
 constexpr std::int64_t kNov1st2026 = 1793491200;
 constexpr std::int64_t kNow = 1800000000;
+constexpr std::int64_t kMinute = 60;
+constexpr std::int64_t kHour = 3600;
+constexpr std::int64_t kDay = 86400;
 
 TEST(TimeSpecTest, ParsesRfc3339InUtc) {
   EXPECT_EQ(parseTimeSpec("2026-11-01T00:00:00Z", kNow).value(), kNov1st2026);
@@ -33,11 +36,11 @@ TEST(TimeSpecTest, ParsesRfc3339Variants) {
 
 TEST(TimeSpecTest, ParsesDurationsBackFromNow) {
   EXPECT_EQ(parseTimeSpec("90s", kNow).value(), kNow - 90);
-  EXPECT_EQ(parseTimeSpec("90m", kNow).value(), kNow - 90 * 60);
-  EXPECT_EQ(parseTimeSpec("24h", kNow).value(), kNow - 24 * 3600);
-  EXPECT_EQ(parseTimeSpec("30d", kNow).value(), kNow - 30 * 86400);
-  EXPECT_EQ(parseTimeSpec("2160h", kNow).value(), kNow - 2160 * 3600);
-  EXPECT_EQ(parseTimeSpec("2w", kNow).value(), kNow - 14 * 86400);
+  EXPECT_EQ(parseTimeSpec("90m", kNow).value(), kNow - 90 * kMinute);
+  EXPECT_EQ(parseTimeSpec("24h", kNow).value(), kNow - 24 * kHour);
+  EXPECT_EQ(parseTimeSpec("30d", kNow).value(), kNow - 30 * kDay);
+  EXPECT_EQ(parseTimeSpec("2160h", kNow).value(), kNow - 2160 * kHour);
+  EXPECT_EQ(parseTimeSpec("2w", kNow).value(), kNow - 14 * kDay);
   EXPECT_EQ(parseTimeSpec("1h30m", kNow).value(), kNow - 5400);
   EXPECT_EQ(parseTimeSpec("0s", kNow).value(), kNow);
 }
@@ -86,7 +89,7 @@ TEST(TimeSpecTest, FormatsRfc3339InUtc) {
 }
 
 TEST(TimeSpecTest, FormatAndParseRoundTrip) {
-  for (std::int64_t t = -86400 * 400; t < 86400LL * 365 * 60; t += 86400 * 13 + 3607) {
+  for (std::int64_t t = -kDay * 400; t < kDay * 365 * 60; t += kDay * 13 + 3607) {
     EXPECT_EQ(parseTimeSpec(formatRfc3339(t), kNow).value(), t) << t;
   }
 }
