@@ -7,7 +7,9 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <system_error>
 
 #include "agent/config/interpolate.h"
 
