@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <functional>
+#include <unordered_map>
 
 #include "tests/fakes/openai_sim/json_writer.h"
 
@@ -122,6 +123,7 @@ struct UserEntry {
   std::string email;
   std::size_t city = 0;
   std::size_t agent = 0;
+  std::string home_ip;
 };
 
 struct NamedEntry {
@@ -138,7 +140,8 @@ struct World {
   std::string organization_id;
   std::vector<UserEntry> users;  // the first kAdminCount act; all can be targets
   std::vector<NamedEntry> service_accounts;
-  std::vector<NamedEntry> projects;  // [0] is the default project
+  std::vector<NamedEntry> projects;                      // [0] is the default project
+  std::array<std::string, kUserAgents.size()> ja3, ja4;  // TLS fingerprints per user agent
 
   static constexpr std::size_t kUserCount = 200;
   static constexpr std::size_t kAdminCount = 40;
@@ -155,6 +158,8 @@ struct World {
                 "@acme.example";
       u.city = mix64(salt("city") + i) % 4;  // most staff sit in a few offices
       u.agent = mix64(salt("agent") + i) % kUserAgents.size();
+      u.home_ip =
+          std::string(kCities[u.city].ip_prefix) + std::to_string(1 + mix64(salt(u.id)) % 254);
       users.push_back(std::move(u));
     }
     for (std::size_t i = 0; i < kServiceAccountCount; ++i) {
@@ -162,6 +167,11 @@ struct World {
           {"svc_acct_" + token(salt("svc") + i, 24),
            std::string(kServiceAccountNames[i % kServiceAccountNames.size()]) + "-" +
                std::to_string(i)});
+    }
+    for (std::size_t a = 0; a < kUserAgents.size(); ++a) {
+      ja3[a] = token(salt("ja3") + a, 32, kHexDigits);
+      ja4[a] = "t13d" + std::to_string(1500 + a) + "h2_" + token(salt("ja4a") + a, 12, kHexDigits) +
+               "_" + token(salt("ja4b") + a, 12, kHexDigits);
     }
     projects.push_back({"proj_" + token(salt("proj"), 24), "Default project"});
     for (std::size_t i = 1; i < kProjectCount; ++i) {
@@ -279,8 +289,7 @@ void renderSession(Builder& b, std::string& out, bool email_only) {
   const bool roaming = b.rng.chance(0.08);
   const City& city = roaming ? kCities[b.rng.below(kCities.size())] : kCities[user.city];
   const std::string ip =
-      std::string(city.ip_prefix) +
-      std::to_string(roaming ? 1 + b.rng.below(254) : 1 + mix64(b.world.salt(user.id)) % 254);
+      roaming ? std::string(city.ip_prefix) + std::to_string(1 + b.rng.below(254)) : user.home_ip;
 
   out += R"({"type":"session","session":{"user":{)";
   if (!email_only) {
@@ -298,11 +307,9 @@ void renderSession(Builder& b, std::string& out, bool email_only) {
     out += R"(,"user_agent":)";
     appendJsonString(out, kUserAgents[agent]);
     out += R"(,"ja3":)";
-    appendJsonString(out, token(b.world.salt("ja3") + agent, 32, kHexDigits));
+    appendJsonString(out, b.world.ja3[agent]);
     out += R"(,"ja4":)";
-    appendJsonString(out, "t13d" + std::to_string(1500 + agent) + "h2_" +
-                              token(b.world.salt("ja4a") + agent, 12, kHexDigits) + "_" +
-                              token(b.world.salt("ja4b") + agent, 12, kHexDigits));
+    appendJsonString(out, b.world.ja4[agent]);
     out += R"(,"ip_address_details":{"country":)";
     appendJsonString(out, city.country);
     out += R"(,"city":)";
@@ -994,21 +1001,14 @@ GeneratedEvent EventGenerator::generate(std::int64_t effective_at, std::optional
   return event;
 }
 
-std::vector<GeneratedEvent> EventGenerator::backlog(std::size_t count, std::int64_t end_time,
-                                                    std::int64_t span_secs) {
-  std::vector<GeneratedEvent> events;
-  events.reserve(count);
-  std::vector<TypeIndex> forced;
-  if (count >= kEveryTypeThreshold) {
-    forced = catalog_.knownTypes();
-    if (unknown_fraction_ > 0) {
-      forced.insert(forced.end(), catalog_.unknownTypes().begin(), catalog_.unknownTypes().end());
-    }
-  }
+void EventGenerator::backlog(std::size_t count, std::int64_t end_time, std::int64_t span_secs,
+                             const std::function<void(std::vector<GeneratedEvent>&&)>& sink) {
+  // Seconds first: people and scripts act in clusters, so many events share one second; rarely a
+  // bulk operation (SCIM sync, key rotation script) writes hundreds in the same second.
+  std::vector<std::int64_t> seconds;
+  seconds.reserve(count);
   const std::uint64_t width = static_cast<std::uint64_t>(std::max<std::int64_t>(span_secs, 0)) + 1;
-  while (events.size() < count) {
-    // Bursts: people and scripts act in clusters, so many events share one second. Rarely a bulk
-    // operation (SCIM sync, key rotation script) writes hundreds in the same second.
+  while (seconds.size() < count) {
     const std::int64_t second = end_time - static_cast<std::int64_t>(rng_.below(width));
     std::size_t burst = 1;
     if (rng_.chance(0.03)) {
@@ -1016,13 +1016,37 @@ std::vector<GeneratedEvent> EventGenerator::backlog(std::size_t count, std::int6
     } else {
       while (rng_.chance(0.5)) ++burst;
     }
-    for (std::size_t i = 0; i < burst && events.size() < count; ++i) {
-      const std::size_t n = events.size();
-      events.push_back(
-          generate(second, n < forced.size() ? std::optional<TypeIndex>(forced[n]) : std::nullopt));
+    for (std::size_t i = 0; i < burst && seconds.size() < count; ++i) seconds.push_back(second);
+  }
+  std::sort(seconds.begin(), seconds.end());
+
+  // Every type at least once, at random places in the backlog.
+  std::unordered_map<std::size_t, TypeIndex> forced;
+  if (count >= kEveryTypeThreshold) {
+    std::vector<TypeIndex> types = catalog_.knownTypes();
+    if (unknown_fraction_ > 0) {
+      types.insert(types.end(), catalog_.unknownTypes().begin(), catalog_.unknownTypes().end());
+    }
+    for (TypeIndex type : types) {
+      std::size_t at = rng_.below(count);
+      while (forced.contains(at)) at = rng_.below(count);
+      forced.emplace(at, type);
     }
   }
-  return events;
+
+  constexpr std::size_t kChunk = 16384;
+  std::vector<GeneratedEvent> chunk;
+  chunk.reserve(std::min(count, kChunk));
+  for (std::size_t n = 0; n < count; ++n) {
+    const auto it = forced.find(n);
+    chunk.push_back(generate(
+        seconds[n], it == forced.end() ? std::nullopt : std::optional<TypeIndex>(it->second)));
+    if (chunk.size() == kChunk || n + 1 == count) {
+      sink(std::move(chunk));
+      chunk.clear();
+      chunk.reserve(std::min(count - n - 1, kChunk));
+    }
+  }
 }
 
 }  // namespace siem::sim

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,10 +72,12 @@ class EventGenerator {
   EventGenerator(const EventGenerator&) = delete;
   EventGenerator& operator=(const EventGenerator&) = delete;
 
-  // `count` events spread over [end_time - span_secs, end_time], in bursts that share a second.
-  // A backlog of kEveryTypeThreshold events or more contains every catalog type at least once.
-  std::vector<GeneratedEvent> backlog(std::size_t count, std::int64_t end_time,
-                                      std::int64_t span_secs);
+  // `count` events spread over [end_time - span_secs, end_time], in bursts that share a second,
+  // handed to `sink` in chunks of ascending time (so the store appends without re-sorting and
+  // peak memory stays at one chunk). A backlog of kEveryTypeThreshold events or more contains
+  // every catalog type at least once.
+  void backlog(std::size_t count, std::int64_t end_time, std::int64_t span_secs,
+               const std::function<void(std::vector<GeneratedEvent>&&)>& sink);
 
   // One event at `effective_at`; its type is drawn by weight unless given.
   GeneratedEvent generate(std::int64_t effective_at, std::optional<TypeIndex> type = std::nullopt);

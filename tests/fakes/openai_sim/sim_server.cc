@@ -207,6 +207,11 @@ void SimServer::sendError(httplib::Response& res, const ApiError& error) {
   sendJson(res, error.status, renderApiError(error));
 }
 
+std::string SimServer::nextRequestId() {
+  std::lock_guard lock(stats_mutex_);
+  return "req_" + formatAuditLogId(mix64(++request_counter_)).substr(10);
+}
+
 void SimServer::record(std::string endpoint, const httplib::Request& req, int status,
                        const std::optional<Fault>& fault) {
   std::lock_guard lock(stats_mutex_);
@@ -272,23 +277,19 @@ bool SimServer::applyTransportFault(const Fault& fault, const httplib::Request& 
 }
 
 void SimServer::listAuditLogs(const httplib::Request& req, httplib::Response& res) {
-  res.set_header("x-request-id", [this] {
+  res.set_header("x-request-id", nextRequestId());
+  {
     std::lock_guard lock(stats_mutex_);
-    return "req_" + formatAuditLogId(mix64(++request_counter_)).substr(10);
-  }());
+    ++audit_log_requests_;
+  }
   if (auto error = authorize(req)) {
     {
       std::lock_guard lock(stats_mutex_);
-      ++audit_log_requests_;
       ++auth_failures_;
     }
     sendError(res, *error);
     record("audit_logs", req, res.status, std::nullopt);
     return;
-  }
-  {
-    std::lock_guard lock(stats_mutex_);
-    ++audit_log_requests_;
   }
   const std::optional<Fault> fault = faults_.take();
   if (fault && applyTransportFault(*fault, req, res)) {
@@ -339,6 +340,7 @@ void SimServer::listAuditLogs(const httplib::Request& req, httplib::Response& re
 }
 
 void SimServer::listOrganizationLogs(const httplib::Request& req, httplib::Response& res) {
+  res.set_header("x-request-id", nextRequestId());
   {
     std::lock_guard lock(stats_mutex_);
     ++organization_log_requests_;
@@ -382,6 +384,7 @@ void SimServer::listOrganizationLogs(const httplib::Request& req, httplib::Respo
 }
 
 void SimServer::getOrganizationLog(const httplib::Request& req, httplib::Response& res) {
+  res.set_header("x-request-id", nextRequestId());
   if (auto error = authorize(req)) {
     {
       std::lock_guard lock(stats_mutex_);

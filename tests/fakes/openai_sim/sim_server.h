@@ -44,6 +44,7 @@ class SimServer {
   void getOrganizationLog(const httplib::Request& req, httplib::Response& res);
   // Applies a fault that needs no page; true when the response is complete.
   bool applyTransportFault(const Fault& fault, const httplib::Request& req, httplib::Response& res);
+  std::string nextRequestId();  // x-request-id of a /v1 response
   void sendError(httplib::Response& res, const ApiError& error);
   void sendJson(httplib::Response& res, int status, std::string body);
   void record(std::string endpoint, const httplib::Request& req, int status,

@@ -36,9 +36,10 @@ Simulator::Simulator(SimulatorOptions options)
 
 void Simulator::addBacklog(std::size_t count, std::int64_t end_time, std::int64_t span_secs) {
   std::unique_lock lock(mutex_);
-  auto events = generator_.backlog(count, end_time, span_secs);
-  generated_ += events.size();
-  store_.insert(std::move(events));
+  generator_.backlog(count, end_time, span_secs, [this](std::vector<GeneratedEvent>&& events) {
+    generated_ += events.size();
+    store_.insert(std::move(events));
+  });
 }
 
 std::vector<std::string> Simulator::generate(std::size_t count, std::int64_t at,
