@@ -401,17 +401,14 @@ void HecReceiver::handleEvent(const httplib::Request& req, httplib::Response& re
     parsed = parseEventBody(body.text, ParseOptions{&allowed, options_.record_events});
   }
 
-  // A partial fault cuts the batch where it says (never past a real error), keeping the events
-  // before the cut, as HEC does when it stops midway.
+  // A partial fault cuts the batch where it says (never past a real error or the last event),
+  // keeping the events before the cut, as HEC does when it stops midway.
   if (fault && (fault->kind == FaultKind::kBusy || fault->kind == FaultKind::kInvalidEvent)) {
-    std::size_t cut = *fault->invalid_event_number;
-    if (fault->kind == FaultKind::kInvalidEvent) {
-      cut = std::min(cut, parsed.accepted == 0 ? 0 : parsed.accepted - 1);
-    }
-    if (cut <= parsed.accepted) {
-      parsed.accepted = cut;
-      parsed.error_code = fault->kind == FaultKind::kBusy ? kServerBusy : kInvalidDataFormat;
-    }
+    const std::size_t limit = fault->kind == FaultKind::kBusy || parsed.accepted == 0
+                                  ? parsed.accepted
+                                  : parsed.accepted - 1;
+    parsed.accepted = std::min(*fault->invalid_event_number, limit);
+    parsed.error_code = fault->kind == FaultKind::kBusy ? kServerBusy : kInvalidDataFormat;
   }
   if (parsed.error_code) {
     index(std::move(parsed.events), parsed.accepted, channel, request, false);
