@@ -1,0 +1,178 @@
+// A parsed, normalized view of one audit log, shared by the OCSF and ECS encoders.
+//
+// Both shapes are recognised: OpenAI's real AuditLog (`id`, `type`, `effective_at`, `project`,
+// `actor{type, session|api_key}`, payload under the key named by the type) and the seed-document
+// shape (`event`, `actor{type,id,name}`, `target{type,id,name}`, `created_at`, `api_request`,
+// `success`). Every member may be missing or of an unexpected type; accessors then return empty
+// values. Input that is not a JSON object (or not JSON) yields Shape::kUnparsed; the encoders still
+// render a valid event from the Event's own fields and keep the raw text.
+//
+// Threading: parses with the calling thread's own simdjson parser; the view (and every
+// string_view it hands out) stays valid until the next AuditLog is built on the same thread.
+#pragma once
+
+#include <simdjson.h>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "agent/api/event.h"
+#include "agent/schema/json_writer.h"
+
+namespace siem {
+
+// Records which members of one input object have been mapped to a schema attribute, so that
+// everything else can be copied to `unmapped` (OCSF) or `openai.audit` (ECS): the leftovers of an
+// object are its members that were neither consumed nor have a child with leftovers of its own.
+// A member is consumed only when its value was copied without loss.
+class Leftovers {
+ public:
+  Leftovers() = default;
+  void reset(simdjson::dom::object object);
+  bool valid() const { return valid_; }
+  void consume(std::string_view key);
+  // The leftovers of member `key` are those of `child` (the member must be an object).
+  void attach(std::string_view key, const Leftovers* child);
+  bool empty() const;
+  // Writes the leftover members (`"key":value,...`) into the object currently open in `w`.
+  void writeMembers(JsonWriter& w) const;
+
+ private:
+  bool isConsumed(std::string_view key) const;
+  const Leftovers* childFor(std::string_view key) const;
+
+  static constexpr std::size_t kMaxConsumed = 16;
+  static constexpr std::size_t kMaxChildren = 6;
+  simdjson::dom::object object_{};
+  bool valid_ = false;
+  std::array<std::string_view, kMaxConsumed> consumed_{};
+  std::size_t consumed_count_ = 0;
+  std::array<std::pair<std::string_view, const Leftovers*>, kMaxChildren> children_{};
+  std::size_t child_count_ = 0;
+};
+
+enum class Shape : std::uint8_t { kOpenAi, kSeed, kUnparsed };
+
+enum class ActorKind : std::uint8_t {
+  kNone,          // null or absent
+  kSession,       // actor.session (browser session)
+  kApiKey,        // actor.api_key
+  kSeed,          // seed shape: actor{type,id,name}
+  kUnrecognized,  // an actor of another form; kept whole in unmapped
+};
+
+enum class KeyOwner : std::uint8_t { kUnknown, kUser, kServiceAccount };
+
+struct ActorView {
+  ActorKind kind = ActorKind::kNone;
+  KeyOwner key_owner = KeyOwner::kUnknown;  // kApiKey only
+  std::string_view user_id;                 // session user, API-key user, or seed actor id
+  std::string_view email;
+  std::string_view service_account_id;
+  std::string_view key_id;
+  std::string_view seed_type;  // seed shape: actor.type
+  std::string_view seed_name;  // seed shape: actor.name
+  std::string_view ip;
+  std::string_view user_agent;
+  std::string_view ja3;
+  std::string_view ja4;
+  // actor.session.ip_address_details
+  std::string_view country;
+  std::string_view city;
+  std::string_view region;       // region name ("California")
+  std::string_view region_code;  // "CA"
+  std::optional<double> latitude;
+  std::optional<double> longitude;
+  std::optional<std::int64_t> asn;
+
+  // Leftover tracking for actor, actor.session, actor.session.user,
+  // actor.session.ip_address_details, actor.api_key, actor.api_key.user and
+  // actor.api_key.service_account.
+  Leftovers actor;
+  Leftovers session;
+  Leftovers session_user;
+  Leftovers details;
+  Leftovers api_key;
+  Leftovers key_user;
+  Leftovers key_service_account;
+
+  // The most specific human-readable label of the actor (email, user id, ...), or empty.
+  std::string_view label() const;
+};
+
+class AuditLog {
+ public:
+  explicit AuditLog(const Event& event);
+  AuditLog(const AuditLog&) = delete;
+  AuditLog& operator=(const AuditLog&) = delete;
+
+  Shape shape = Shape::kUnparsed;
+  std::string_view parse_error;  // kUnparsed only
+  std::string_view raw;          // the original text
+
+  std::string_view id;
+  std::string_view type;
+  std::int64_t time_ms = 0;          // 0 when unknown
+  std::string_view original_time;    // seed shape: created_at as sent, when a string
+  std::string_view organization_id;  // from the source; may be empty
+
+  simdjson::dom::object root{};
+  Leftovers root_left;
+
+  ActorView actor;
+
+  std::string_view project_id;
+  std::string_view project_name;
+  Leftovers project_left;
+
+  // The type-specific payload: OpenAI shape: root[type]; seed shape: root.target.
+  bool has_payload = false;
+  simdjson::dom::element payload{};
+  bool payload_is_object = false;
+  simdjson::dom::object payload_object{};
+  Leftovers payload_left;
+
+  // Seed shape only.
+  bool has_api_request = false;
+  simdjson::dom::object api_request{};
+  Leftovers api_request_left;
+  std::optional<bool> success;
+
+ private:
+  void loadOpenAi(const Event& event);
+  void loadSeed(const Event& event);
+  void loadOpenAiActor(simdjson::dom::object actor);
+};
+
+// An empty JSON object owned by the calling thread (stands in for absent objects, so that every
+// object member of AuditLog can be read without checks).
+simdjson::dom::object emptyObject();
+
+// --- Small accessors over simdjson DOM values; all return empty on absence or type mismatch. ---
+
+std::string_view stringAt(simdjson::dom::object object, std::string_view key);
+bool objectAt(simdjson::dom::object object, std::string_view key, simdjson::dom::object* out);
+bool elementAt(simdjson::dom::object object, std::string_view key, simdjson::dom::element* out);
+// `path` is one or more dotted paths separated by '|' ("data.name|data.title"); returns the first
+// non-empty string found.
+// `matched`, if given, receives the path alternative that matched.
+std::string_view stringAtPath(simdjson::dom::object object, std::string_view path,
+                              std::string_view* matched = nullptr);
+// A number, or a string holding one ("37.77490").
+std::optional<double> numberLike(simdjson::dom::element value);
+// An AS number: an integer, or a string "1234" / "AS1234".
+std::optional<std::int64_t> asnLike(simdjson::dom::element value);
+
+// True for text OCSF accepts as ip_t (an IPv4 or IPv6 address, at most 40 bytes).
+bool isIpAddress(std::string_view text);
+// True for text matching OCSF's email_t pattern (local@label.rest).
+bool isEmailAddress(std::string_view text);
+// Parses an RFC 3339 timestamp ("2024-07-12T17:08:10.123Z", "...+02:00") to epoch milliseconds.
+std::optional<std::int64_t> parseRfc3339Ms(std::string_view text);
+// Formats epoch milliseconds as "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 bytes) into `out`; clamps to
+// years 0000..9999.
+std::string_view formatRfc3339Ms(std::int64_t ms, std::array<char, 24>& out);
+
+}  // namespace siem

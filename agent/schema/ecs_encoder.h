@@ -1,0 +1,17 @@
+// Renders one audit log as an Elastic Common Schema 8.x document (see docs/schema.md).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "agent/schema/audit_log.h"
+
+namespace siem {
+
+inline constexpr std::string_view kEcsVersion = "8.17.0";
+
+// Appends the ECS JSON object for `log` to `out`. `event.original` always carries the original
+// text (see docs/schema.md for why). Marks the members it maps as consumed in `log`.
+void encodeEcs(AuditLog& log, std::string& out);
+
+}  // namespace siem
