@@ -11,7 +11,7 @@ HttpStatusClass classifyHttpStatus(int status) {
   }
   if (status == 401 || status == 403) return HttpStatusClass::kAuth;
   if (status == 413) return HttpStatusClass::kTooLarge;
-  if (status == 415) return HttpStatusClass::kUnexpected;
+  if (status == 404 || status == 405 || status == 415) return HttpStatusClass::kUnexpected;
   if (status >= 400 && status < 500) return HttpStatusClass::kRejected;
   return HttpStatusClass::kUnexpected;
 }
@@ -29,7 +29,7 @@ std::string httpErrorType(int status) {
     case HttpStatusClass::kRejected:
       return "http_4xx";
     case HttpStatusClass::kUnexpected:
-      return status == 415 ? "http_415" : "http_unexpected";
+      return status >= 400 && status < 500 ? "http_" + std::to_string(status) : "http_unexpected";
   }
   return "http_unexpected";
 }

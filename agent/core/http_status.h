@@ -6,15 +6,16 @@
 //   408, 429, 5xx            retry, honouring Retry-After            error_type http_408/429/5xx
 //   401, 403                 retry slowly, sink unhealthy            error_type auth
 //   413                      too large: the driver splits the batch  error_type too_large
-//   415                      retry slowly, sink unhealthy            error_type http_415
+//   404, 405, 415            retry slowly, sink unhealthy            error_type http_404/405/415
 //   other 4xx                rejected (dead-lettered)                error_type http_4xx
 //   1xx, 3xx, anything else  retry slowly, sink unhealthy            error_type http_unexpected
 //   timeout / connection     retry                                   error_type timeout/connection
 //   TLS failure              retry slowly, sink unhealthy            error_type tls
 //
-// 415 (unsupported Content-Encoding/Type) is about the sink's settings, not the events, and
-// unexpected statuses (a redirect means a wrong endpoint URL) need an operator too: both hold the
-// data and alert instead of dropping it. Pure functions, no I/O.
+// 404/405 (no such endpoint: a wrong URL) and 415 (unsupported Content-Encoding/Type) are about
+// the sink's settings, not the events, and other unexpected statuses (a redirect means a wrong
+// endpoint URL) need an operator too: all hold the data and alert instead of dead-lettering it.
+// Pure functions, no I/O.
 #pragma once
 
 #include <chrono>

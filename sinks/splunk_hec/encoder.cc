@@ -2,15 +2,31 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 
 #include "agent/core/json_escape.h"
+#include "agent/schema/audit_log.h"
+#include "agent/schema/ocsf_encoder.h"
 
 namespace siem {
 namespace {
 
-constexpr std::array<std::string_view, 8> kVariables = {
-    "type", "family", "verb", "outcome", "source_id", "organization_id", "project_id", "actor_type",
+constexpr std::array<std::string_view, 10> kVariables = {
+    "type",       "family",     "verb",           "outcome",    "source_id", "organization_id",
+    "project_id", "actor_type", "ocsf_class_uid", "ocsf_class",
 };
+
+// The OCSF class the schema encoder assigns to the event (parses the original once).
+OcsfClass ocsfClassOf(const Event& event) {
+  const AuditLog log(event);
+  return classify(log).cls;
+}
+
+void appendSnakeCase(std::string& out, std::string_view caption) {
+  for (const char c : caption) {
+    out.push_back(c == ' ' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+}
 
 std::string_view familyOfType(std::string_view type) {
   const auto dot = type.rfind('.');
@@ -129,6 +145,12 @@ void HecTemplate::appendTo(std::string& out, const Event& event) const {
         break;
       case Var::kActorType:
         out += event.actor_type;
+        break;
+      case Var::kOcsfClassUid:
+        out += std::to_string(static_cast<int>(ocsfClassOf(event)));
+        break;
+      case Var::kOcsfClass:
+        appendSnakeCase(out, ocsfClassName(ocsfClassOf(event)));
         break;
     }
   }

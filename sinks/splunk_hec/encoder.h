@@ -45,6 +45,8 @@ class HecTemplate {
     kOrganizationId,
     kProjectId,
     kActorType,
+    kOcsfClassUid,
+    kOcsfClass,
   };
   struct Part {
     Var var = Var::kLiteral;
@@ -62,6 +64,9 @@ class HecTemplate {
 //   organization_id  the source's organization_id (may be empty)
 //   project_id       the event's project id (may be empty)
 //   actor_type       session | api_key | ... (may be empty)
+//   ocsf_class_uid   the OCSF class the schema mapping assigns   3002
+//   ocsf_class       the same as a snake_case name              authentication
+//                    (these two parse the original event: use them only where needed)
 std::span<const std::string_view> hecTemplateVariables();
 
 struct HecEnvelopeFormat {

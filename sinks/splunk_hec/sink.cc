@@ -450,7 +450,8 @@ void SplunkHecSink::completeBatches(bool everything, bool ack_disabled) {
           why = "stopping before HEC acknowledged ack id " + std::to_string(wait.ack_id);
         } else {
           why = "HEC did not acknowledge ack id " + std::to_string(wait.ack_id) + " within " +
-                "ack_timeout_secs=" + std::to_string(settings_.ack_timeout.count()) +
+                fmt::format("ack_timeout_secs={:g}",
+                            std::chrono::duration<double>(settings_.ack_timeout).count()) +
                 "; resending (Splunk may index it twice)";
         }
       }

@@ -58,7 +58,7 @@ struct SplunkHecSettings {
   std::size_t max_request_bytes = 1'000'000;  // uncompressed body of one request
   std::size_t max_event_bytes = 5u << 20;
   bool indexer_ack = false;
-  std::chrono::seconds ack_timeout{300};
+  std::chrono::milliseconds ack_timeout{300'000};
   std::chrono::milliseconds ack_poll_interval{1000};
   std::chrono::milliseconds timeout{30'000};
   bool healthcheck = true;
