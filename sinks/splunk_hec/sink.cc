@@ -50,13 +50,20 @@ void mergeFailure(SendOutcome& into, const SendOutcome& from) {
   into.unhealthy = into.unhealthy || from.unhealthy;
 }
 
-// A uniform per-event outcome collapses to the plain form (the driver reads both).
+// A uniform per-event outcome collapses to the plain form (the driver reads both), and reasons
+// are dropped when there are none.
 void normalize(SendOutcome& outcome) {
+  if (std::all_of(outcome.per_event_reason.begin(), outcome.per_event_reason.end(),
+                  [](const std::string& r) { return r.empty(); })) {
+    outcome.per_event_reason.clear();
+  }
   if (outcome.per_event.empty()) return;
-  const bool all_delivered =
-      std::all_of(outcome.per_event.begin(), outcome.per_event.end(),
-                  [](Disposition d) { return d == Disposition::kDelivered; });
-  if (all_delivered) outcome = SendOutcome::delivered();
+  const Disposition first = outcome.per_event.front();
+  if (std::all_of(outcome.per_event.begin(), outcome.per_event.end(),
+                  [first](Disposition d) { return d == first; })) {
+    outcome.disposition = first;
+    outcome.per_event.clear();
+  }
 }
 
 }  // namespace

@@ -61,7 +61,7 @@ Event loginFailed() {
 
 Event userAdded(bool with_project) {
   std::string raw = R"({"id":"audit_log-h2","type":"user.added","effective_at":1767225600,)"
-                    R"("actor":null,"user.added":{"id":"user-1"})";
+                    R"("actor":null,"user.added":{"id":"user-1"}})";
   if (with_project) raw.insert(raw.size() - 1, R"(,"project":{"id":"proj_1","name":"P"})");
   Event e = event("audit_log-h2", "user.added", 1767225600, raw);
   if (with_project) e.project_id = "proj_1";

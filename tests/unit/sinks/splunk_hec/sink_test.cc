@@ -64,8 +64,12 @@ class ScriptedHec {
     server_.Post(".*", handle);
     server_.Get(".*", handle);
     port_ = server_.bind_to_any_port("127.0.0.1");
-    // The socket listens from bind on: connections queue until the accept loop runs.
     thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // stop() is a no-op until the accept loop runs, so the destructor must not race it.
+    const auto deadline = std::chrono::steady_clock::now() + kWait;
+    while (!server_.is_running() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(1));
+    }
   }
   ~ScriptedHec() {
     server_.stop();
