@@ -284,6 +284,7 @@ std::optional<std::uint64_t> HecReceiver::index(std::vector<IndexedEvent>&& even
                                                 std::uint64_t request, bool complete) {
   std::lock_guard lock(mutex_);
   std::optional<std::uint64_t> ack_id;
+  bool lost = false;
   // Only a fully accepted request gets an ack id; a partial one is answered with an error.
   if (settings_.ack && complete && count > 0) {
     Channel& ch = channels_[channel];
@@ -292,6 +293,7 @@ std::optional<std::uint64_t> HecReceiver::index(std::vector<IndexedEvent>&& even
     if (lost_ack_budget_ > 0) {
       --lost_ack_budget_;
       pending.lost = true;
+      lost = true;
       ++acks_lost_;
     }
     ch.pending.emplace(*ack_id, pending);
@@ -300,7 +302,7 @@ std::optional<std::uint64_t> HecReceiver::index(std::vector<IndexedEvent>&& even
   events_total_ += count;
   if (options_.record_events) {
     for (std::size_t i = 0; i < count && i < events.size(); ++i) {
-      events_.push_back(Recorded{std::move(events[i]), channel, ack_id, request});
+      events_.push_back(Recorded{std::move(events[i]), channel, ack_id, lost, request});
     }
   }
   return ack_id;
@@ -517,6 +519,8 @@ void HecReceiver::controlEvents(const httplib::Request& req, httplib::Response& 
     appendStringOrNull(out, r.channel);
     out += R"(,"ack_id":)";
     out += r.ack_id ? std::to_string(*r.ack_id) : "null";
+    out += R"(,"ack_lost":)";
+    out += r.ack_lost ? "true" : "false";
     out += R"(,"time":)";
     out += r.event.time.empty() ? "null" : r.event.time;
     out += R"(,"host":)";

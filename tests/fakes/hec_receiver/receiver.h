@@ -78,6 +78,7 @@ class HecReceiver {
     IndexedEvent event;
     std::string channel;
     std::optional<std::uint64_t> ack_id;
+    bool ack_lost = false;  // its ack id will never be reported true
     std::uint64_t request = 0;
   };
   struct Body {
