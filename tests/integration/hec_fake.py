@@ -154,6 +154,15 @@ def sink_metric(port, name, sink_id, **labels):
     return h.metric_value(h.scrape(port), name, component_id=sink_id, **labels) or 0.0
 
 
+def wait_agent_up(port, timeout=60):
+    def up():
+        try:
+            return h.http_get(f"http://127.0.0.1:{port}/healthz", timeout=1)[0] == 200
+        except OSError:
+            return False
+    h.wait_until(up, timeout, "the agent's HTTP API")
+
+
 def ready(port):
     """(status, body) of the agent's /readyz."""
     try:
