@@ -125,15 +125,16 @@ def check_sizes(c):
 
 def check_acks(c):
     rx = c.rx
+    fresh = "3a2b1c0d-9e8f-4a7b-8c6d-5e4f3a2b1c0d"  # not used by the earlier checks
     other = "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
     expect(c.event('{"event":1}', channel=None), 400, 10)
     expect(c.event('{"event":1}', channel="not-a-guid"), 400, 11)
     for i in range(3):
-        expect(c.event('{"event":1}'), 200, 0, ackId=i)
+        expect(c.event('{"event":1}', channel=fresh), 200, 0, ackId=i)
     expect(c.event('{"event":1}', channel=other), 200, 0, ackId=0)
-    s, body, _ = c.ack([0, 1, 2, 9])
+    s, body, _ = c.ack([0, 1, 2, 9], channel=fresh)
     assert s == 200 and body == {"acks": {"0": True, "1": True, "2": True, "9": False}}, body
-    s, body, _ = c.ack([0, 1])
+    s, body, _ = c.ack([0, 1], channel=fresh)
     assert body == {"acks": {"0": False, "1": False}}, body  # forgotten after the first true
     s, body, _ = c.ack([0], channel=other)
     assert body == {"acks": {"0": True}}, body
