@@ -119,12 +119,14 @@ WindowCursor::WindowCursor(CursorState state, std::int64_t lookback_secs)
     : state_(std::move(state)),
       lookback_(std::max<std::int64_t>(lookback_secs, 0)),
       scanned_until_(state_.watermark),
+      next_start_(std::max(state_.origin, state_.watermark - lookback_)),
       completed_end_(state_.watermark) {}
 
 TimeWindow WindowCursor::nextWindow(std::int64_t now, std::int64_t max_span) const {
   TimeWindow w;
-  w.start = std::max(state_.origin, scanned_until_ - lookback_);
+  w.start = next_start_;
   w.end = now;
+  w.read_at = now;
   if (max_span > 0 && w.end - w.start > max_span) w.end = w.start + max_span;
   return w;
 }
@@ -175,6 +177,10 @@ void WindowCursor::emitted(std::uint64_t seq, std::string id, std::int64_t effec
 
 void WindowCursor::windowDone(const TimeWindow& window) {
   scanned_until_ = std::max(scanned_until_, window.end);
+  // Events in [window.start, read_at - lookback) were indexed when the window was read; the rest
+  // may still gain late ones and is read again.
+  next_start_ = std::max(next_start_,
+                         std::max(window.start, std::min(window.end, window.read_at - lookback_)));
   bool all_acked = !any_emitted_ || (acked_upto_ && last_emitted_seq_ <= *acked_upto_);
   if (all_acked) {
     completed_end_ = std::max(completed_end_, window.end);

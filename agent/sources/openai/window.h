@@ -3,9 +3,13 @@
 // The API lists newest first and has no "since id", so the cursor is time. State:
 //   W (watermark, unix s) and `seen` (ids already delivered, with their effective_at, kept for
 //   effective_at >= W - lookback).
-// A cycle queries [max(origin, scanned_until - lookback), now), collects the whole window over all
-// pages, drops ids already seen or still in flight, sorts the rest by (effective_at, id) and
-// emits them. Acknowledgements move W:
+// A cycle reads a window [start, now) over all its pages, drops ids already seen or still in
+// flight, sorts the rest by (effective_at, id) and emits them. The next window starts where the
+// last one may still gain late-indexed events: `lookback` before the time it was read (so steady
+// polling re-reads the last lookback_secs), but never before the last window's start and never
+// re-reading a range that was already older than lookback when it was read (so a backfill walks
+// forward without overlap). The first window after a (re)start begins at max(origin, W - lookback).
+// Acknowledgements move W:
 //   * while events are in flight, W = the smallest effective_at still in flight (every earlier
 //     event of the windows read so far has been delivered), never moving backwards;
 //   * once everything emitted for a window is acknowledged, W = that window's end.
@@ -52,6 +56,7 @@ Result<CursorState> parseCursorState(std::string_view json, simdjson::ondemand::
 struct TimeWindow {
   std::int64_t start = 0;
   std::int64_t end = 0;
+  std::int64_t read_at = 0;  // the `now` it was planned at (no page of it is read earlier)
   std::int64_t span() const { return end - start; }
   bool empty() const { return start >= end; }
 };
@@ -60,9 +65,15 @@ class WindowCursor {
  public:
   WindowCursor(CursorState state, std::int64_t lookback_secs);
 
-  // The next window to read: from max(origin, scanned_until - lookback) to
-  // min(now, start + max_span). Empty when there is nothing new to read yet.
+  // The next window to read, ending at min(now, start + max_span) (max_span 0: no limit). Empty
+  // when there is nothing to read yet.
   TimeWindow nextWindow(std::int64_t now, std::int64_t max_span) const;
+
+  // False when `id` was already delivered or is in flight (collect only what is new, so a window's
+  // memory is bounded by its new events).
+  bool isNew(const std::string& id) const {
+    return !state_.seen.contains(id) && !pending_ids_.contains(id);
+  }
 
   // Drops from `events` every id already delivered, still in flight, or repeated within `events`,
   // and sorts the rest by (effective_at, id). Returns how many were dropped.
@@ -105,6 +116,7 @@ class WindowCursor {
   CursorState state_;
   std::int64_t lookback_;
   std::int64_t scanned_until_;  // end of the last window fully emitted (W after a restart)
+  std::int64_t next_start_;     // where the next window begins
   std::int64_t completed_end_;  // end of the last window fully acknowledged
   std::uint64_t last_emitted_seq_ = 0;
   bool any_emitted_ = false;

@@ -58,6 +58,47 @@ TEST(WindowCursorTest, FirstWindowStartsAtOriginThenLooksBack) {
   EXPECT_TRUE(second.nextWindow(3700, 0).empty());
 }
 
+TEST(WindowCursorTest, BackfillWalksForwardWithoutOverlapSteadyPollingRereadsLookback) {
+  WindowCursor cursor(fresh(1000), 300);
+  TimeWindow a = cursor.nextWindow(100'000, 2000);  // backfill: capped span, read long after
+  EXPECT_EQ(a.start, 1000);
+  EXPECT_EQ(a.end, 3000);
+  cursor.windowDone(a);
+  TimeWindow b = cursor.nextWindow(100'000, 2000);
+  EXPECT_EQ(b.start, 3000);  // [1000, 3000) was final when read: no re-read
+  cursor.windowDone(b);
+
+  WindowCursor steady(fresh(1000), 300);
+  TimeWindow c = steady.nextWindow(5000, 0);
+  steady.windowDone(c);
+  TimeWindow d = steady.nextWindow(5030, 0);
+  EXPECT_EQ(d.start, 4700);  // the last lookback before it was read, to catch late indexing
+  EXPECT_EQ(d.end, 5030);
+  steady.windowDone(d);
+  EXPECT_EQ(steady.nextWindow(5060, 0).start, 4730);
+
+  // A halved window inside the lookback zone does not move the start backwards or forwards
+  // past what may still change.
+  WindowCursor halved(fresh(1000), 300);
+  halved.windowDone(halved.nextWindow(5000, 0));
+  TimeWindow e = halved.nextWindow(5030, 100);
+  EXPECT_EQ(e.start, 4700);
+  EXPECT_EQ(e.end, 4800);
+  halved.windowDone(e);
+  EXPECT_EQ(halved.nextWindow(5030, 0).start, 4730);
+}
+
+TEST(WindowCursorTest, IsNewKnowsSeenAndInFlight) {
+  CursorState s = fresh(0);
+  s.watermark = 100;
+  s.seen = {{"done", 90}};
+  WindowCursor cursor(s, 300);
+  cursor.emitted(1, "flying", 95);
+  EXPECT_FALSE(cursor.isNew("done"));
+  EXPECT_FALSE(cursor.isNew("flying"));
+  EXPECT_TRUE(cursor.isNew("fresh"));
+}
+
 TEST(WindowCursorTest, SelectNewDropsSeenInFlightAndRepeatsThenSorts) {
   CursorState s = fresh(0);
   s.watermark = 100;
