@@ -2,7 +2,6 @@
 
 #include <cctype>
 #include <chrono>
-#include <limits>
 #include <optional>
 
 #include <fmt/format.h>
@@ -101,7 +100,7 @@ std::optional<std::int64_t> parseRfc3339(std::string_view s) {
     auto oh = digits(s, i + 1, 2);
     auto om = digits(s, i + 4, 2);
     if (!oh || !om || s[i + 3] != ':' || *oh > 23 || *om > 59) return std::nullopt;
-    offset = (*oh * 3600 + *om * 60) * (s[i] == '-' ? -1 : 1);
+    offset = (std::int64_t{*oh} * 3600 + std::int64_t{*om} * 60) * (s[i] == '-' ? -1 : 1);
     i += 6;
   } else {
     return std::nullopt;
@@ -113,7 +112,7 @@ std::optional<std::int64_t> parseRfc3339(std::string_view s) {
   if (!ymd.ok()) return std::nullopt;
   std::int64_t days = sys_days{ymd}.time_since_epoch().count();
   // A leap second (":60") is folded onto the next second.
-  return days * 86400 + *hour * 3600 + *minute * 60 + *second - offset;
+  return days * 86400 + std::int64_t{*hour} * 3600 + std::int64_t{*minute} * 60 + *second - offset;
 }
 
 }  // namespace
