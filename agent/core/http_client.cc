@@ -272,7 +272,13 @@ HttpResult HttpClient::send(const HttpRequest& request) {
   for (const auto& [name, value] : request.headers.all()) {
     if (equalsIgnoreCase(name, "User-Agent")) has_user_agent = true;
     // "Name;" is curl's spelling of a header with an empty value.
-    if (!append(value.empty() ? name + ";" : name + ": " + value)) {
+    std::string line = name;
+    if (value.empty()) {
+      line.push_back(';');
+    } else {
+      line.append(": ").append(value);
+    }
+    if (!append(line)) {
       return tl::unexpected(TransportError{TransportErrorKind::kOther, "out of memory"});
     }
   }

@@ -201,7 +201,7 @@ std::string OpenAiClient::describeRefusal(const HttpResponse& response) {
   return sanitizeMessage(message, api_key_);
 }
 
-FetchResult OpenAiClient::fetchPage(const AuditLogQuery& query, std::stop_token stop) {
+FetchResult OpenAiClient::fetchPage(const AuditLogQuery& query, const std::stop_token& stop) {
   FetchResult result;
   for (std::uint32_t attempt = 0;; ++attempt) {
     if (!clock_.sleepFor(bucket_.take(clock_.monotonic()), stop)) return result;

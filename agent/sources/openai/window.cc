@@ -133,7 +133,7 @@ TimeWindow WindowCursor::nextWindow(std::int64_t now, std::int64_t max_span) con
 
 std::size_t WindowCursor::selectNew(std::vector<Event>& events) const {
   // Decide first, move afterwards: the views in `in_window` point into the untouched vector.
-  std::vector<char> keep(events.size(), 0);
+  std::vector<std::uint8_t> keep(events.size(), 0);
   {
     std::unordered_set<std::string_view> in_window;
     in_window.reserve(events.size());
