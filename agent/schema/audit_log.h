@@ -17,40 +17,63 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <type_traits>
 
 #include "agent/api/event.h"
 #include "agent/schema/json_writer.h"
 
 namespace siem {
 
-// Records which members of one input object have been mapped to a schema attribute, so that
-// everything else can be copied to `unmapped` (OCSF) or `openai.audit` (ECS): the leftovers of an
-// object are its members that were neither consumed nor have a child with leftovers of its own.
-// A member is consumed only when its value was copied without loss.
-class Leftovers {
+// One input object, indexed for lookups, that records which of its members have been mapped to a
+// schema attribute, so that everything else can be copied to `unmapped` (OCSF) or `openai.audit`
+// (ECS). The leftovers of an object are its members that were neither consumed nor have a child
+// with leftovers of its own. A member is consumed only when its value was copied without loss.
+// An unset TrackedObject behaves as an empty object.
+class TrackedObject {
  public:
-  Leftovers() = default;
+  TrackedObject() = default;
+  // Indexes `object` (one pass over its members).
   void reset(simdjson::dom::object object);
   bool valid() const { return valid_; }
+  simdjson::dom::object dom() const { return object_; }
+  // The first member named `key` (what a JSON lookup returns).
+  bool find(std::string_view key, simdjson::dom::element* out) const;
+  // Marks the first member named `key` as mapped.
   void consume(std::string_view key);
   // The leftovers of member `key` are those of `child` (the member must be an object).
-  void attach(std::string_view key, const Leftovers* child);
+  void attach(std::string_view key, const TrackedObject* child);
   bool empty() const;
   // Writes the leftover members (`"key":value,...`) into the object currently open in `w`.
   void writeMembers(JsonWriter& w) const;
 
  private:
-  bool isConsumed(std::string_view key) const;
-  const Leftovers* childFor(std::string_view key) const;
-
-  static constexpr std::size_t kMaxConsumed = 16;
+  // The first kMaxIndexed members are indexed and can be consumed; members past them are looked
+  // up by scanning and always kept.
+  static constexpr std::size_t kMaxIndexed = 24;
   static constexpr std::size_t kMaxChildren = 6;
+  int indexOf(std::string_view key) const;
+  const TrackedObject* childAt(std::size_t index) const;
+
+  // A member, stored as plain bytes so that the array needs no construction.
+  struct Member {
+    const char* key;
+    std::size_t key_size;
+    alignas(simdjson::dom::element) unsigned char value[sizeof(simdjson::dom::element)];
+  };
+  static_assert(std::is_trivially_copyable_v<simdjson::dom::element>);
+
   simdjson::dom::object object_{};
   bool valid_ = false;
-  std::array<std::string_view, kMaxConsumed> consumed_{};
-  std::size_t consumed_count_ = 0;
-  std::array<std::pair<std::string_view, const Leftovers*>, kMaxChildren> children_{};
+  std::size_t total_ = 0;       // members in the object
+  std::size_t indexed_ = 0;     // min(total_, kMaxIndexed)
+  std::uint32_t consumed_ = 0;  // bit i: member i was mapped
+  std::uint32_t attached_ = 0;  // bit i: member i has a child tracker
   std::size_t child_count_ = 0;
+  // Left uninitialized on purpose (an AuditLog holds a dozen trackers and is built per event);
+  // only the first indexed_ / child_count_ entries are read.
+  Member members_[kMaxIndexed];
+  std::uint8_t child_index_[kMaxChildren];
+  const TrackedObject* children_[kMaxChildren];
 };
 
 enum class Shape : std::uint8_t { kOpenAi, kSeed, kUnparsed };
@@ -90,13 +113,13 @@ struct ActorView {
   // Leftover tracking for actor, actor.session, actor.session.user,
   // actor.session.ip_address_details, actor.api_key, actor.api_key.user and
   // actor.api_key.service_account.
-  Leftovers actor;
-  Leftovers session;
-  Leftovers session_user;
-  Leftovers details;
-  Leftovers api_key;
-  Leftovers key_user;
-  Leftovers key_service_account;
+  TrackedObject actor;
+  TrackedObject session;
+  TrackedObject session_user;
+  TrackedObject details;
+  TrackedObject api_key;
+  TrackedObject key_user;
+  TrackedObject key_service_account;
 
   // The most specific human-readable label of the actor (email, user id, ...), or empty.
   std::string_view label() const;
@@ -119,25 +142,25 @@ class AuditLog {
   std::string_view organization_id;  // from the source; may be empty
 
   simdjson::dom::object root{};
-  Leftovers root_left;
+  TrackedObject root_fields;
 
   ActorView actor;
 
   std::string_view project_id;
   std::string_view project_name;
-  Leftovers project_left;
+  TrackedObject project_fields;
 
   // The type-specific payload: OpenAI shape: root[type]; seed shape: root.target.
   bool has_payload = false;
   simdjson::dom::element payload{};
   bool payload_is_object = false;
   simdjson::dom::object payload_object{};
-  Leftovers payload_left;
+  TrackedObject payload_fields;
 
   // Seed shape only.
   bool has_api_request = false;
   simdjson::dom::object api_request{};
-  Leftovers api_request_left;
+  TrackedObject api_request_fields;
   std::optional<bool> success;
 
  private:
@@ -152,9 +175,24 @@ simdjson::dom::object emptyObject();
 
 // --- Small accessors over simdjson DOM values; all return empty on absence or type mismatch. ---
 
+// Equality of two member names (inline; names are short).
+inline bool sameKey(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
 std::string_view stringAt(simdjson::dom::object object, std::string_view key);
 bool objectAt(simdjson::dom::object object, std::string_view key, simdjson::dom::object* out);
 bool elementAt(simdjson::dom::object object, std::string_view key, simdjson::dom::element* out);
+// The same lookups on an indexed object.
+std::string_view stringAt(const TrackedObject& object, std::string_view key);
+bool objectAt(const TrackedObject& object, std::string_view key, simdjson::dom::object* out);
+bool elementAt(const TrackedObject& object, std::string_view key, simdjson::dom::element* out);
+std::string_view stringAtPath(const TrackedObject& object, std::string_view path,
+                              std::string_view* matched = nullptr);
 // `path` is one or more dotted paths separated by '|' ("data.name|data.title"); returns the first
 // non-empty string found.
 // `matched`, if given, receives the path alternative that matched.

@@ -114,7 +114,7 @@ struct TargetGroup {
 void findTargets(const AuditLog& log, const Classification& c, TargetUser* user,
                  TargetGroup* group) {
   if (!log.payload_is_object) return;
-  const object p = log.payload_object;
+  const TrackedObject& p = log.payload_fields;
   if (log.shape == Shape::kSeed) {
     const std::string_view kind = stringAt(p, "type");
     if (kind == "user" || kind == "service_account") {
@@ -179,10 +179,11 @@ void findTargets(const AuditLog& log, const Classification& c, TargetUser* user,
 
 }  // namespace
 
-void encodeEcs(AuditLog& log, std::string& out) {
+namespace {
+
+void writeEcs(AuditLog& log, JsonWriter& w) {
   const Classification c = classify(log);
   ActorView& a = log.actor;
-  JsonWriter w(out);
   w.beginObject();
 
   std::array<char, 24> ts;
@@ -385,11 +386,11 @@ void encodeEcs(AuditLog& log, std::string& out) {
     w.beginObject();
     if (!log.project_id.empty()) {
       w.field("id", log.project_id);
-      log.project_left.consume("id");
+      log.project_fields.consume("id");
     }
     if (!log.project_name.empty()) {
       w.field("name", log.project_name);
-      log.project_left.consume("name");
+      log.project_fields.consume("name");
     }
     w.endObject();
   }
@@ -399,13 +400,14 @@ void encodeEcs(AuditLog& log, std::string& out) {
   std::string_view error_code;
   std::string_view error_message;
   if (log.payload_is_object && outcome == "failure") {
-    error_code = stringAt(log.payload_object, "error_code");
-    error_message = stringAt(log.payload_object, "error_message");
+    error_code = stringAt(log.payload_fields, "error_code");
+    error_message = stringAt(log.payload_fields, "error_message");
   }
   if (log.has_api_request && error_message.empty()) {
-    error_message = stringAt(log.api_request, "error");
-    if (error_message.empty()) error_message = stringAtPath(log.api_request, "error.message");
-    if (error_code.empty()) error_code = stringAtPath(log.api_request, "error.code");
+    error_message = stringAt(log.api_request_fields, "error");
+    if (error_message.empty())
+      error_message = stringAtPath(log.api_request_fields, "error.message");
+    if (error_code.empty()) error_code = stringAtPath(log.api_request_fields, "error.code");
   }
   if (!error_code.empty() || !error_message.empty()) {
     w.key("error");
@@ -440,12 +442,12 @@ void encodeEcs(AuditLog& log, std::string& out) {
     w.field("parse_error", log.parse_error);
     w.endObject();
     w.endObject();
-  } else if (!log.root_left.empty()) {
+  } else if (!log.root_fields.empty()) {
     w.key("openai");
     w.beginObject();
     w.key("audit");
     w.beginObject();
-    log.root_left.writeMembers(w);
+    log.root_fields.writeMembers(w);
     w.endObject();
     w.endObject();
   }
@@ -456,6 +458,14 @@ void encodeEcs(AuditLog& log, std::string& out) {
     w.endArray();
   }
   w.endObject();
+}
+
+}  // namespace
+
+std::string encodeEcs(AuditLog& log) {
+  JsonWriter w(threadScratch(), JsonWriter::Scratch{});
+  writeEcs(log, w);
+  return std::string(w.view());
 }
 
 }  // namespace siem

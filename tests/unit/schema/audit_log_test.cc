@@ -92,9 +92,9 @@ TEST(AuditLogView, LeftoversKeepWhatWasNotMapped) {
   simdjson::dom::parser p;
   const auto root =
       parse(p, R"({"a":1,"b":{"c":2,"d":{"e":3}},"f":{"g":4}})").get_object().value_unsafe();
-  Leftovers top;
-  Leftovers b;
-  Leftovers d;
+  TrackedObject top;
+  TrackedObject b;
+  TrackedObject d;
   top.reset(root);
   b.reset(root["b"].get_object().value_unsafe());
   d.reset(root["b"]["d"].get_object().value_unsafe());
@@ -108,6 +108,7 @@ TEST(AuditLogView, LeftoversKeepWhatWasNotMapped) {
   w.beginObject();
   top.writeMembers(w);
   w.endObject();
+  w.finish();
   EXPECT_EQ(out, R"({"f":{"g":4}})");
   EXPECT_FALSE(top.empty());
   EXPECT_TRUE(b.empty());
@@ -160,8 +161,9 @@ TEST(AuditLogView, SourceFieldsTakePrecedenceOverTheRawObject) {
   std::string out;
   JsonWriter w(out);
   w.beginObject();
-  log.root_left.writeMembers(w);
+  log.root_fields.writeMembers(w);
   w.endObject();
+  w.finish();
   EXPECT_EQ(out, R"({"id":"raw-id","type":"raw.type","effective_at":10})");
 }
 
