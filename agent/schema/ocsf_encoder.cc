@@ -104,6 +104,7 @@ struct UserRef {
   std::string_view type;
   std::string_view key_id;  // programmatic credential
   std::string_view key_type;
+  bool email_ok = false;  // `email` matches email_t (checked once)
 
   std::string_view displayName() const { return name.empty() ? email : name; }
   // OCSF user requires at least one of account, name, uid.
@@ -116,6 +117,7 @@ UserRef makeUser(std::string_view uid, std::string_view email, std::string_view 
   u.email = email;
   u.name = name;
   u.type_id = type_id;
+  u.email_ok = isEmailAddress(email);
   return u;
 }
 
@@ -136,7 +138,7 @@ void writeUser(JsonWriter& w, const UserRef& u) {
   w.beginObject();
   if (!u.uid.empty()) w.field("uid", u.uid);
   if (!u.displayName().empty()) w.field("name", u.displayName());
-  if (isEmailAddress(u.email)) w.field("email_addr", u.email);
+  if (u.email_ok) w.field("email_addr", u.email);
   w.field("type_id", u.type_id);
   if (u.type.empty()) {
     w.trustedField("type", userTypeName(u.type_id));
@@ -202,6 +204,7 @@ UserRef actorIdentity(const ActorView& a) {
     case ActorKind::kUnrecognized:
       break;
   }
+  u.email_ok = isEmailAddress(u.email);
   return u;
 }
 
@@ -245,7 +248,7 @@ bool writeActor(JsonWriter& w, AuditLog& log, const UserRef& u, Observables& obs
     w.endObject();
     consumeActorIdentity(log.actor, u, true);
     obs.add("actor.user.uid", kObsUserUid, u.uid);
-    if (isEmailAddress(u.email)) obs.add("actor.user.email_addr", kObsEmail, u.email);
+    if (u.email_ok) obs.add("actor.user.email_addr", kObsEmail, u.email);
     return true;
   }
   if (!u.key_id.empty()) {
@@ -857,7 +860,7 @@ std::size_t writeOcsf(AuditLog& log, JsonWriter& w) {
       w.endObject();
       w.field("is_remote", true);
       obs.add("user.uid", kObsUserUid, subject.uid);
-      if (isEmailAddress(subject.email)) obs.add("user.email_addr", kObsEmail, subject.email);
+      if (subject.email_ok) obs.add("user.email_addr", kObsEmail, subject.email);
       break;
     }
     case Target::kEntity:
@@ -889,7 +892,7 @@ std::size_t writeOcsf(AuditLog& log, JsonWriter& w) {
       w.key("user");
       writeUser(w, user);
       obs.add("user.uid", kObsUserUid, user.uid);
-      if (isEmailAddress(user.email)) obs.add("user.email_addr", kObsEmail, user.email);
+      if (user.email_ok) obs.add("user.email_addr", kObsEmail, user.email);
       if (cls == OcsfClass::kUserAccess) {
         const std::string_view role = stringAtPath(p, "changes_requested.role|data.role");
         w.key("privileges");
