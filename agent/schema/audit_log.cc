@@ -93,23 +93,50 @@ object emptyObject() {
   return empty.value;
 }
 
-void TrackedObject::reset(object obj) {
+void TrackedObject::reset(object obj, std::span<const std::string_view> slots) {
   object_ = obj;
   valid_ = true;
   consumed_ = 0;
   attached_ = 0;
   child_count_ = 0;
+  std::memset(slot_index_, -1, sizeof slot_index_);
+  const std::size_t slot_count = std::min(slots.size(), kMaxSlots);
   std::size_t n = 0;
   for (simdjson::dom::key_value_pair member : obj) {
     if (n < kMaxIndexed) {
       members_[n].key = member.key.data();
       members_[n].key_size = member.key.size();
       std::memcpy(members_[n].value, &member.value, sizeof member.value);
+      for (std::size_t i = 0; i < slot_count; ++i) {
+        // The first member of a name wins, as in a lookup.
+        if (slot_index_[i] < 0 && sameKey(member.key, slots[i])) {
+          slot_index_[i] = static_cast<std::int8_t>(n);
+          break;
+        }
+      }
     }
     ++n;
   }
   total_ = n;
   indexed_ = std::min(n, kMaxIndexed);
+}
+
+bool TrackedObject::slot(std::size_t i, element* out) const {
+  if (!valid_ || slot_index_[i] < 0) return false;
+  std::memcpy(out, members_[slot_index_[i]].value, sizeof *out);
+  return true;
+}
+
+std::string_view TrackedObject::slotString(std::size_t i) const {
+  element e;
+  std::string_view s;
+  if (!slot(i, &e) || e.get_string().get(s)) return {};
+  return s;
+}
+
+bool TrackedObject::slotObject(std::size_t i, object* out) const {
+  element e;
+  return slot(i, &e) && !e.get_object().get(*out);
 }
 
 int TrackedObject::indexOf(std::string_view key) const {
@@ -463,6 +490,32 @@ std::string_view ActorView::label() const {
   return key_id;
 }
 
+namespace {
+
+// Member names of the slots in audit_log.h, in enum order.
+constexpr std::string_view kRootSlots[] = {"id",          "type",   "effective_at", "project",
+                                           "actor",       "event",  "created_at",   "target",
+                                           "api_request", "success"};
+constexpr std::string_view kActorSlots[] = {"type", "session", "api_key",
+                                            "id",   "name",    "ip_address"};
+constexpr std::string_view kSessionSlots[] = {"user", "ip_address", "user_agent",
+                                              "ja3",  "ja4",        "ip_address_details"};
+constexpr std::string_view kUserSlots[] = {"id", "email"};
+constexpr std::string_view kDetailsSlots[] = {"country", "city",     "region",   "region_code",
+                                              "asn",     "latitude", "longitude"};
+constexpr std::string_view kApiKeySlots[] = {"id", "type", "user", "service_account"};
+constexpr std::string_view kProjectSlots[] = {"id", "name"};
+constexpr std::string_view kPayloadSlots[] = {
+    "id", "name", "data", "changes_requested", "error_code", "error_message"};
+static_assert(std::size(kRootSlots) == kRootSuccess + 1);
+static_assert(std::size(kActorSlots) == kActorIpAddress + 1);
+static_assert(std::size(kSessionSlots) == kSessionDetails + 1);
+static_assert(std::size(kDetailsSlots) == kDetailsLongitude + 1);
+static_assert(std::size(kApiKeySlots) == kKeyServiceAccount + 1);
+static_assert(std::size(kPayloadSlots) == kPayloadErrorMessage + 1);
+
+}  // namespace
+
 AuditLog::AuditLog(const Event& event) {
   raw = event.raw;
   id = event.id;
@@ -488,9 +541,9 @@ AuditLog::AuditLog(const Event& event) {
     return;
   }
   root = doc.get_object().value_unsafe();
-  root_fields.reset(root);
+  root_fields.reset(root, kRootSlots);
   const bool seed =
-      stringAt(root_fields, "type").empty() && !stringAt(root_fields, "event").empty();
+      root_fields.slotString(kRootType).empty() && !root_fields.slotString(kRootEvent).empty();
   if (seed) {
     shape = Shape::kSeed;
     loadSeed(event);
@@ -500,35 +553,50 @@ AuditLog::AuditLog(const Event& event) {
   }
 }
 
-void AuditLog::loadOpenAi(const Event& event) {
-  const std::string_view raw_id = stringAt(root_fields, "id");
-  if (event.id.empty()) id = raw_id;
-  if (!raw_id.empty() && raw_id == id) root_fields.consume("id");
+void AuditLog::loadProject() {
+  object project;
+  if (root_fields.slotObject(kRootProject, &project)) {
+    project_fields.reset(project, kProjectSlots);
+    project_id = project_fields.slotString(kProjectId);
+    project_name = project_fields.slotString(kProjectName);
+    root_fields.attach("project", &project_fields);
+  }
+}
 
-  const std::string_view raw_type = stringAt(root_fields, "type");
+void AuditLog::loadPayload(element value, std::string_view key) {
+  payload = value;
+  has_payload = true;
+  if (payload.is_object()) {
+    payload_is_object = true;
+    payload_object = payload.get_object().value_unsafe();
+    payload_fields.reset(payload_object, kPayloadSlots);
+    root_fields.attach(key, &payload_fields);
+  }
+}
+
+void AuditLog::loadOpenAi(const Event& event) {
+  const std::string_view raw_id = root_fields.slotString(kRootId);
+  if (event.id.empty()) id = raw_id;
+  if (!raw_id.empty() && raw_id == id) root_fields.consumeSlot(kRootId);
+
+  const std::string_view raw_type = root_fields.slotString(kRootType);
   if (event.type.empty()) type = raw_type;
-  if (!raw_type.empty() && raw_type == type) root_fields.consume("type");
+  if (!raw_type.empty() && raw_type == type) root_fields.consumeSlot(kRootType);
 
   element when;
-  if (elementAt(root_fields, "effective_at", &when)) {
+  if (root_fields.slot(kRootEffectiveAt, &when)) {
     if (const auto secs = integerOf(when); secs && *secs > 0) {
       if (time_ms == 0) time_ms = secondsToMs(*secs);
-      if (secondsToMs(*secs) == time_ms) root_fields.consume("effective_at");
+      if (secondsToMs(*secs) == time_ms) root_fields.consumeSlot(kRootEffectiveAt);
     }
   }
 
-  object project;
-  if (objectAt(root_fields, "project", &project)) {
-    project_fields.reset(project);
-    project_id = stringAt(project_fields, "id");
-    project_name = stringAt(project_fields, "name");
-    root_fields.attach("project", &project_fields);
-  }
+  loadProject();
 
   element actor_value;
-  if (elementAt(root_fields, "actor", &actor_value)) {
+  if (root_fields.slot(kRootActor, &actor_value)) {
     if (actor_value.is_null()) {
-      root_fields.consume("actor");
+      root_fields.consumeSlot(kRootActor);
     } else if (actor_value.is_object()) {
       loadOpenAiActor(actor_value.get_object().value_unsafe());
       root_fields.attach("actor", &actor.actor);
@@ -537,80 +605,73 @@ void AuditLog::loadOpenAi(const Event& event) {
     }
   }
 
-  if (!type.empty() && elementAt(root_fields, type, &payload)) {
-    has_payload = true;
-    if (payload.is_object()) {
-      payload_is_object = true;
-      payload_object = payload.get_object().value_unsafe();
-      payload_fields.reset(payload_object);
-      root_fields.attach(type, &payload_fields);
-    }
-  }
+  element value;
+  if (!type.empty() && root_fields.find(type, &value)) loadPayload(value, type);
 }
 
 void AuditLog::loadOpenAiActor(object obj) {
-  actor.actor.reset(obj);
-  const std::string_view actor_type = stringAt(actor.actor, "type");
+  actor.actor.reset(obj, kActorSlots);
+  const std::string_view actor_type = actor.actor.slotString(kActorType);
   object session;
   object api_key;
-  const bool has_session = objectAt(actor.actor, "session", &session);
-  const bool has_api_key = objectAt(actor.actor, "api_key", &api_key);
+  const bool has_session = actor.actor.slotObject(kActorSession, &session);
+  const bool has_api_key = actor.actor.slotObject(kActorApiKey, &api_key);
   if (has_session && (actor_type != "api_key" || !has_api_key)) {
     actor.kind = ActorKind::kSession;
-    actor.session.reset(session);
+    actor.session.reset(session, kSessionSlots);
     actor.actor.attach("session", &actor.session);
     object user;
-    if (objectAt(actor.session, "user", &user)) {
-      actor.session_user.reset(user);
+    if (actor.session.slotObject(kSessionUser, &user)) {
+      actor.session_user.reset(user, kUserSlots);
       actor.session.attach("user", &actor.session_user);
-      actor.user_id = stringAt(actor.session_user, "id");
-      actor.email = stringAt(actor.session_user, "email");
+      actor.user_id = actor.session_user.slotString(kUserId);
+      actor.email = actor.session_user.slotString(kUserEmail);
     }
-    actor.ip = stringAt(actor.session, "ip_address");
-    actor.user_agent = stringAt(actor.session, "user_agent");
-    actor.ja3 = stringAt(actor.session, "ja3");
-    actor.ja4 = stringAt(actor.session, "ja4");
+    actor.ip = actor.session.slotString(kSessionIpAddress);
+    actor.user_agent = actor.session.slotString(kSessionUserAgent);
+    actor.ja3 = actor.session.slotString(kSessionJa3);
+    actor.ja4 = actor.session.slotString(kSessionJa4);
     object details;
-    if (objectAt(actor.session, "ip_address_details", &details)) {
-      actor.details.reset(details);
+    if (actor.session.slotObject(kSessionDetails, &details)) {
+      actor.details.reset(details, kDetailsSlots);
       actor.session.attach("ip_address_details", &actor.details);
-      actor.country = stringAt(actor.details, "country");
-      actor.city = stringAt(actor.details, "city");
-      actor.region = stringAt(actor.details, "region");
-      actor.region_code = stringAt(actor.details, "region_code");
+      actor.country = actor.details.slotString(kDetailsCountry);
+      actor.city = actor.details.slotString(kDetailsCity);
+      actor.region = actor.details.slotString(kDetailsRegion);
+      actor.region_code = actor.details.slotString(kDetailsRegionCode);
       element v;
-      if (elementAt(actor.details, "latitude", &v)) actor.latitude = numberLike(v);
-      if (elementAt(actor.details, "longitude", &v)) actor.longitude = numberLike(v);
-      if (elementAt(actor.details, "asn", &v)) actor.asn = asnLike(v);
+      if (actor.details.slot(kDetailsLatitude, &v)) actor.latitude = numberLike(v);
+      if (actor.details.slot(kDetailsLongitude, &v)) actor.longitude = numberLike(v);
+      if (actor.details.slot(kDetailsAsn, &v)) actor.asn = asnLike(v);
     }
     return;
   }
   if (has_api_key) {
     actor.kind = ActorKind::kApiKey;
-    actor.api_key.reset(api_key);
+    actor.api_key.reset(api_key, kApiKeySlots);
     actor.actor.attach("api_key", &actor.api_key);
-    actor.key_id = stringAt(actor.api_key, "id");
-    const std::string_view owner = stringAt(actor.api_key, "type");
+    actor.key_id = actor.api_key.slotString(kKeyId);
+    const std::string_view owner = actor.api_key.slotString(kKeyType);
     object user;
     object service_account;
-    const bool has_user = objectAt(actor.api_key, "user", &user);
-    const bool has_sa = objectAt(actor.api_key, "service_account", &service_account);
+    const bool has_user = actor.api_key.slotObject(kKeyUser, &user);
+    const bool has_sa = actor.api_key.slotObject(kKeyServiceAccount, &service_account);
     if (has_user) {
-      actor.key_user.reset(user);
+      actor.key_user.reset(user, kUserSlots);
       actor.api_key.attach("user", &actor.key_user);
     }
     if (has_sa) {
-      actor.key_service_account.reset(service_account);
+      actor.key_service_account.reset(service_account, kUserSlots);
       actor.api_key.attach("service_account", &actor.key_service_account);
     }
     if (owner == "service_account" || (owner != "user" && has_sa && !has_user)) {
       actor.key_owner = KeyOwner::kServiceAccount;
-      if (has_sa) actor.service_account_id = stringAt(actor.key_service_account, "id");
+      if (has_sa) actor.service_account_id = actor.key_service_account.slotString(kUserId);
     } else if (owner == "user" || has_user) {
       actor.key_owner = KeyOwner::kUser;
       if (has_user) {
-        actor.user_id = stringAt(actor.key_user, "id");
-        actor.email = stringAt(actor.key_user, "email");
+        actor.user_id = actor.key_user.slotString(kUserId);
+        actor.email = actor.key_user.slotString(kUserEmail);
       }
     }
     return;
@@ -619,75 +680,60 @@ void AuditLog::loadOpenAiActor(object obj) {
 }
 
 void AuditLog::loadSeed(const Event& event) {
-  const std::string_view raw_id = stringAt(root_fields, "id");
+  const std::string_view raw_id = root_fields.slotString(kRootId);
   if (event.id.empty()) id = raw_id;
-  if (!raw_id.empty() && raw_id == id) root_fields.consume("id");
+  if (!raw_id.empty() && raw_id == id) root_fields.consumeSlot(kRootId);
 
-  const std::string_view raw_type = stringAt(root_fields, "event");
+  const std::string_view raw_type = root_fields.slotString(kRootEvent);
   if (event.type.empty()) type = raw_type;
-  if (raw_type == type) root_fields.consume("event");
+  if (raw_type == type) root_fields.consumeSlot(kRootEvent);
 
   element when;
-  if (elementAt(root_fields, "created_at", &when)) {
+  if (root_fields.slot(kRootCreatedAt, &when)) {
     if (when.is_string()) {
       original_time = when.get_string().value_unsafe();
       if (const auto ms = parseRfc3339Ms(original_time); ms && time_ms == 0) time_ms = *ms;
-      root_fields.consume("created_at");  // kept verbatim (OCSF metadata.original_time)
+      root_fields.consumeSlot(kRootCreatedAt);  // kept verbatim (OCSF metadata.original_time)
     } else if (const auto secs = integerOf(when); secs && *secs > 0) {
       if (time_ms == 0) time_ms = secondsToMs(*secs);
-      if (secondsToMs(*secs) == time_ms) root_fields.consume("created_at");
+      if (secondsToMs(*secs) == time_ms) root_fields.consumeSlot(kRootCreatedAt);
     }
   }
 
-  object project;
-  if (objectAt(root_fields, "project", &project)) {
-    project_fields.reset(project);
-    project_id = stringAt(project_fields, "id");
-    project_name = stringAt(project_fields, "name");
-    root_fields.attach("project", &project_fields);
-  }
+  loadProject();
 
   element actor_value;
-  if (elementAt(root_fields, "actor", &actor_value)) {
+  if (root_fields.slot(kRootActor, &actor_value)) {
     if (actor_value.is_null()) {
-      root_fields.consume("actor");
+      root_fields.consumeSlot(kRootActor);
     } else if (actor_value.is_object()) {
-      const object obj = actor_value.get_object().value_unsafe();
       actor.kind = ActorKind::kSeed;
-      actor.actor.reset(obj);
+      actor.actor.reset(actor_value.get_object().value_unsafe(), kActorSlots);
       root_fields.attach("actor", &actor.actor);
-      actor.seed_type = stringAt(actor.actor, "type");
-      actor.seed_name = stringAt(actor.actor, "name");
-      actor.user_id = stringAt(actor.actor, "id");
+      actor.seed_type = actor.actor.slotString(kActorType);
+      actor.seed_name = actor.actor.slotString(kActorName);
+      actor.user_id = actor.actor.slotString(kActorId);
       // The seed shape carries no e-mail field; a name that is an address doubles as one.
       if (isEmailAddress(actor.seed_name)) actor.email = actor.seed_name;
-      actor.ip = stringAt(actor.actor, "ip_address");
+      actor.ip = actor.actor.slotString(kActorIpAddress);
     } else {
       actor.kind = ActorKind::kUnrecognized;
     }
   }
 
-  if (elementAt(root_fields, "target", &payload)) {
-    has_payload = true;
-    if (payload.is_object()) {
-      payload_is_object = true;
-      payload_object = payload.get_object().value_unsafe();
-      payload_fields.reset(payload_object);
-      root_fields.attach("target", &payload_fields);
-    }
-  }
+  element value;
+  if (root_fields.slot(kRootTarget, &value)) loadPayload(value, "target");
 
-  if (objectAt(root_fields, "api_request", &api_request)) {
+  if (root_fields.slotObject(kRootApiRequest, &api_request)) {
     has_api_request = true;
     api_request_fields.reset(api_request);
     root_fields.attach("api_request", &api_request_fields);
   }
 
   bool ok = false;
-  element success_value;
-  if (elementAt(root_fields, "success", &success_value) && !success_value.get_bool().get(ok)) {
+  if (root_fields.slot(kRootSuccess, &value) && !value.get_bool().get(ok)) {
     success = ok;
-    root_fields.consume("success");
+    root_fields.consumeSlot(kRootSuccess);
   }
 }
 

@@ -213,24 +213,24 @@ void consumeActorIdentity(ActorView& a, const UserRef& u, bool wrote_user) {
   switch (a.kind) {
     case ActorKind::kSession:
       if (!wrote_user) return;
-      if (!u.uid.empty()) a.session_user.consume("id");
-      if (!u.email.empty()) a.session_user.consume("email");
+      if (!u.uid.empty()) a.session_user.consumeSlot(kUserId);
+      if (!u.email.empty()) a.session_user.consumeSlot(kUserEmail);
       return;
     case ActorKind::kApiKey:
-      if (!u.key_id.empty()) a.api_key.consume("id");
+      if (!u.key_id.empty()) a.api_key.consumeSlot(kKeyId);
       if (!wrote_user) return;
       if (a.key_owner == KeyOwner::kServiceAccount) {
-        if (!u.uid.empty()) a.key_service_account.consume("id");
+        if (!u.uid.empty()) a.key_service_account.consumeSlot(kUserId);
       } else {
-        if (!u.uid.empty()) a.key_user.consume("id");
-        if (!u.email.empty()) a.key_user.consume("email");
+        if (!u.uid.empty()) a.key_user.consumeSlot(kUserId);
+        if (!u.email.empty()) a.key_user.consumeSlot(kUserEmail);
       }
       return;
     case ActorKind::kSeed:
-      if (!a.user_id.empty()) a.actor.consume("id");
+      if (!a.user_id.empty()) a.actor.consumeSlot(kActorId);
       if (!wrote_user) return;
-      if (!u.name.empty()) a.actor.consume("name");
-      if (u.type_id == kUserTypeOther && u.type == a.seed_type) a.actor.consume("type");
+      if (!u.name.empty()) a.actor.consumeSlot(kActorName);
+      if (u.type_id == kUserTypeOther && u.type == a.seed_type) a.actor.consumeSlot(kActorType);
       return;
     case ActorKind::kNone:
     case ActorKind::kUnrecognized:
@@ -275,11 +275,14 @@ void writeSourceEndpoint(JsonWriter& w, AuditLog& log, Observables& obs, bool re
     }
     return;
   }
-  TrackedObject& holder = a.kind == ActorKind::kSeed ? a.actor : a.session;
   w.key("src_endpoint");
   w.beginObject();
   w.field("ip", a.ip);
-  holder.consume("ip_address");
+  if (a.kind == ActorKind::kSeed) {
+    a.actor.consumeSlot(kActorIpAddress);
+  } else {
+    a.session.consumeSlot(kSessionIpAddress);
+  }
   obs.add("src_endpoint.ip", kObsIp, a.ip);
 
   const bool has_region = !a.region_code.empty() && !a.country.empty();
@@ -288,26 +291,26 @@ void writeSourceEndpoint(JsonWriter& w, AuditLog& log, Observables& obs, bool re
     w.beginObject();
     if (!a.city.empty()) {
       w.field("city", a.city);
-      a.details.consume("city");
+      a.details.consumeSlot(kDetailsCity);
     }
     if (!a.country.empty()) {
       w.field("country", a.country);
-      a.details.consume("country");
+      a.details.consumeSlot(kDetailsCountry);
       obs.add("src_endpoint.location.country", kObsCountry, a.country);
     }
     if (has_region) {
       // ISO 3166-2 form, as location.region describes: "US-CA".
       w.key("region");
       w.stringParts({a.country, "-", a.region_code});
-      a.details.consume("region_code");
+      a.details.consumeSlot(kDetailsRegionCode);
     }
     if (a.latitude) {
       w.field("lat", *a.latitude);
-      a.details.consume("latitude");
+      a.details.consumeSlot(kDetailsLatitude);
     }
     if (a.longitude) {
       w.field("long", *a.longitude);
-      a.details.consume("longitude");
+      a.details.consumeSlot(kDetailsLongitude);
     }
     w.endObject();
   }
@@ -316,7 +319,7 @@ void writeSourceEndpoint(JsonWriter& w, AuditLog& log, Observables& obs, bool re
     w.beginObject();
     w.field("number", *a.asn);
     w.endObject();
-    a.details.consume("asn");
+    a.details.consumeSlot(kDetailsAsn);
   }
   if (!a.ja3.empty() || !a.ja4.empty()) {
     // JA3/JA4 have no algorithm_id of their own: Other, with the algorithm named.
@@ -327,14 +330,14 @@ void writeSourceEndpoint(JsonWriter& w, AuditLog& log, Observables& obs, bool re
       w.members(R"("algorithm_id":99,"algorithm":"JA3")");
       w.field("value", a.ja3);
       w.endObject();
-      a.session.consume("ja3");
+      a.session.consumeSlot(kSessionJa3);
     }
     if (!a.ja4.empty()) {
       w.beginObject();
       w.members(R"("algorithm_id":99,"algorithm":"JA4")");
       w.field("value", a.ja4);
       w.endObject();
-      a.session.consume("ja4");
+      a.session.consumeSlot(kSessionJa4);
     }
     w.endArray();
   }
@@ -347,7 +350,7 @@ void writeHttpRequest(JsonWriter& w, AuditLog& log, Observables& obs) {
   w.beginObject();
   w.field("user_agent", log.actor.user_agent);
   w.endObject();
-  log.actor.session.consume("user_agent");
+  log.actor.session.consumeSlot(kSessionUserAgent);
   obs.add("http_request.user_agent", kObsUserAgent, log.actor.user_agent);
 }
 
@@ -392,10 +395,10 @@ void writeEntityData(JsonWriter& w, AuditLog& log, const TypeRule& rule, std::st
                      std::string_view name_key, bool data_is_changes) {
   const TrackedObject& p = log.payload_fields;
   element data;
-  if (!data_is_changes && elementAt(p, "data", &data)) {
+  if (!data_is_changes && p.slot(kPayloadData, &data)) {
     w.key("data");
     writeJsonValue(w, data);
-    log.payload_fields.consume("data");
+    log.payload_fields.consumeSlot(kPayloadData);
     return;
   }
   // No `data` member: the payload's other members describe the entity. (A seed-shape target's
@@ -492,10 +495,10 @@ void writeKnownEntity(JsonWriter& w, AuditLog& log, const TypeRule& rule) {
   }
 
   element changes;
-  bool has_changes = log.payload_is_object && elementAt(p, "changes_requested", &changes);
+  bool has_changes = log.payload_is_object && p.slot(kPayloadChanges, &changes);
   bool data_is_changes = false;
   if (!has_changes && rule.activity_id == 3 && log.payload_is_object &&
-      elementAt(p, "data", &changes)) {
+      p.slot(kPayloadData, &changes)) {
     // Older api_key.updated logs carry the change under `data`.
     has_changes = true;
     data_is_changes = true;
@@ -527,7 +530,7 @@ void writeKnownEntity(JsonWriter& w, AuditLog& log, const TypeRule& rule) {
     writeJsonValue(w, changes);
     writeEntitySubject(w, rule, p, uid, new_name);
     w.endObject();
-    log.payload_fields.consume(data_is_changes ? "data" : "changes_requested");
+    log.payload_fields.consumeSlot(data_is_changes ? kPayloadData : kPayloadChanges);
   }
 }
 
@@ -536,8 +539,9 @@ void writeOpaqueEntity(JsonWriter& w, const AuditLog& log) {
   std::string_view family = familyOf(log.type);
   if (family.empty()) family = kUnknownName;
   const TrackedObject& p = log.payload_fields;
-  const std::string_view uid = log.payload_is_object ? stringAt(p, "id") : std::string_view{};
-  std::string_view name = log.payload_is_object ? stringAt(p, "name") : std::string_view{};
+  const std::string_view uid =
+      log.payload_is_object ? p.slotString(kPayloadId) : std::string_view{};
+  std::string_view name = log.payload_is_object ? p.slotString(kPayloadName) : std::string_view{};
   if (name.empty() && uid.empty()) name = family;
   w.key("entity");
   w.beginObject();
@@ -594,8 +598,8 @@ void writeApi(JsonWriter& w, AuditLog& log) {
   const std::string_view model =
       log.has_api_request ? stringAt(log.api_request_fields, "model") : "";
   const TrackedObject& t = log.payload_fields;
-  const std::string_view target_id = log.payload_is_object ? stringAt(t, "id") : "";
-  const std::string_view target_name = log.payload_is_object ? stringAt(t, "name") : "";
+  const std::string_view target_id = log.payload_is_object ? t.slotString(kPayloadId) : "";
+  const std::string_view target_name = log.payload_is_object ? t.slotString(kPayloadName) : "";
   const std::string_view target_type = log.payload_is_object ? stringAt(t, "type") : "";
   if (model.empty() && target_id.empty() && target_name.empty()) return;
   w.key("resources");
@@ -607,8 +611,8 @@ void writeApi(JsonWriter& w, AuditLog& log) {
     if (!target_type.empty()) w.field("type", target_type);
     w.members(R"("role_id":1,"role":"Target")");
     w.endObject();
-    if (!target_id.empty()) log.payload_fields.consume("id");
-    if (!target_name.empty()) log.payload_fields.consume("name");
+    if (!target_id.empty()) log.payload_fields.consumeSlot(kPayloadId);
+    if (!target_name.empty()) log.payload_fields.consumeSlot(kPayloadName);
     if (!target_type.empty()) log.payload_fields.consume("type");
   }
   if (!model.empty()) {
@@ -768,15 +772,15 @@ std::size_t writeOcsf(AuditLog& log, JsonWriter& w) {
   w.members(severityMembers(severity));
   w.members(statusMembers(status));
   if (status == 2 && log.payload_is_object) {
-    const std::string_view code = stringAt(log.payload_fields, "error_code");
-    const std::string_view detail = stringAt(log.payload_fields, "error_message");
+    const std::string_view code = log.payload_fields.slotString(kPayloadErrorCode);
+    const std::string_view detail = log.payload_fields.slotString(kPayloadErrorMessage);
     if (!code.empty()) {
       w.field("status_code", code);
-      log.payload_fields.consume("error_code");
+      log.payload_fields.consumeSlot(kPayloadErrorCode);
     }
     if (!detail.empty()) {
       w.field("status_detail", detail);
-      log.payload_fields.consume("error_message");
+      log.payload_fields.consumeSlot(kPayloadErrorMessage);
     }
   }
   w.field("time", log.time_ms);
@@ -822,11 +826,11 @@ std::size_t writeOcsf(AuditLog& log, JsonWriter& w) {
     w.beginObject();
     if (!log.project_id.empty()) {
       w.field("uid", log.project_id);
-      log.project_fields.consume("id");
+      log.project_fields.consumeSlot(kProjectId);
     }
     if (!log.project_name.empty()) {
       w.field("name", log.project_name);
-      log.project_fields.consume("name");
+      log.project_fields.consumeSlot(kProjectName);
     }
     w.members(R"("type_id":99,"type":"OpenAI Project")");
     w.endObject();
@@ -846,7 +850,7 @@ std::size_t writeOcsf(AuditLog& log, JsonWriter& w) {
   writeHttpRequest(w, log, obs);
 
   const TrackedObject& p = log.payload_fields;
-  const std::string_view payload_id = log.payload_is_object ? stringAt(p, "id") : "";
+  const std::string_view payload_id = log.payload_is_object ? p.slotString(kPayloadId) : "";
   switch (target) {
     case Target::kLogin: {
       UserRef subject = actor_user;
@@ -876,10 +880,10 @@ std::size_t writeOcsf(AuditLog& log, JsonWriter& w) {
     case Target::kUserAccess: {
       const int type_id = rule.label == "Service" ? kUserTypeService : kUserTypeUser;
       // OpenAI payloads carry only the id; a seed-shape target may carry a name too.
-      const std::string_view target_name = log.payload_is_object ? stringAt(p, "name") : "";
+      const std::string_view target_name = log.payload_is_object ? p.slotString(kPayloadName) : "";
       UserRef user = makeUser(payload_id, target_name, target_name, type_id);
-      if (!payload_id.empty()) log.payload_fields.consume("id");
-      if (!target_name.empty()) log.payload_fields.consume("name");
+      if (!payload_id.empty()) log.payload_fields.consumeSlot(kPayloadId);
+      if (!target_name.empty()) log.payload_fields.consumeSlot(kPayloadName);
       if (!user.identifiable()) user.name = kUnknownName;
       if (cls == OcsfClass::kGroupManagement) {
         w.key("group");
@@ -919,7 +923,7 @@ std::size_t writeOcsf(AuditLog& log, JsonWriter& w) {
       w.beginObject();
       if (!payload_id.empty()) {
         w.field("uid", payload_id);
-        log.payload_fields.consume("id");
+        log.payload_fields.consumeSlot(kPayloadId);
       }
       if (!name.empty() || payload_id.empty()) w.field("name", name.empty() ? rule.label : name);
       w.trustedField("type", kGroupType);
