@@ -101,16 +101,20 @@ void TrackedObject::reset(object obj, std::span<const std::string_view> slots) {
   child_count_ = 0;
   std::memset(slot_index_, -1, sizeof slot_index_);
   const std::size_t slot_count = std::min(slots.size(), kMaxSlots);
+  std::size_t next = 0;  // OpenAI sends members in slot order: try the slot after the last hit
   std::size_t n = 0;
   for (simdjson::dom::key_value_pair member : obj) {
     if (n < kMaxIndexed) {
       members_[n].key = member.key.data();
       members_[n].key_size = member.key.size();
       std::memcpy(members_[n].value, &member.value, sizeof member.value);
-      for (std::size_t i = 0; i < slot_count; ++i) {
+      std::size_t i = next;
+      for (std::size_t k = 0; k < slot_count; ++k, ++i) {
+        if (i == slot_count) i = 0;
         // The first member of a name wins, as in a lookup.
-        if (slot_index_[i] < 0 && sameKey(member.key, slots[i])) {
+        if (sameKey(member.key, slots[i]) && slot_index_[i] < 0) {
           slot_index_[i] = static_cast<std::int8_t>(n);
+          next = i + 1;
           break;
         }
       }

@@ -88,6 +88,20 @@ TEST(AuditLogValues, StringPaths) {
   EXPECT_EQ(stringAtPath(obj, "data"), "");
 }
 
+TEST(AuditLogValues, SameKeyComparesEveryByte) {
+  const std::string base = "abcdefghijklmnopqrstuvwxyz0123456789";
+  for (std::size_t n = 0; n <= base.size(); ++n) {
+    const std::string a = base.substr(0, n);
+    EXPECT_TRUE(sameKey(a, std::string(a))) << n;
+    for (std::size_t i = 0; i < n; ++i) {
+      std::string b = a;
+      b[i] = '#';
+      EXPECT_FALSE(sameKey(a, b)) << n << " " << i;
+    }
+    EXPECT_FALSE(sameKey(a, a + "x"));
+  }
+}
+
 TEST(AuditLogView, LeftoversKeepWhatWasNotMapped) {
   simdjson::dom::parser p;
   const auto root =
