@@ -123,9 +123,13 @@ std::string sanitizeUtf8(std::string_view in) {
 }
 
 void JsonWriter::grow(std::size_t n) {
-  std::size_t target = std::max(out_.size() * 2, used_ + n + 256);
+  const std::size_t used = size();
+  std::size_t target = std::max(out_.size() * 2, used + n + 256);
   target = std::max(target, out_.capacity());
   out_.resize(target);
+  base_ = out_.data();
+  pos_ = base_ + used;
+  end_ = base_ + out_.size();
 }
 
 namespace {
@@ -257,7 +261,7 @@ bool JsonWriter::appendEscaped(std::string_view value, std::size_t* budget) {
   // Worst case: every input byte becomes a 6-byte \u00XX escape.
   char* dst = room(limit * 6);
   const auto* p = reinterpret_cast<const unsigned char*>(value.data());
-  used_ = static_cast<std::size_t>(escapeInto(dst, p, p + limit) - out_.data());
+  pos_ = escapeInto(dst, p, p + limit);
   return complete;
 }
 
@@ -279,7 +283,7 @@ void JsonWriter::quoted(std::string_view value, char terminator) {
   dst = escapeInto(dst, p, p + value.size());
   *dst++ = '"';
   if (terminator != 0) *dst++ = terminator;
-  used_ = static_cast<std::size_t>(dst - out_.data());
+  pos_ = dst;
 }
 
 void JsonWriter::key(std::string_view name) {
@@ -312,7 +316,7 @@ void JsonWriter::stringParts(std::initializer_list<std::string_view> parts) {
 void JsonWriter::number(std::uint64_t value) {
   separator();
   char* dst = room(24);
-  used_ += static_cast<std::size_t>(std::to_chars(dst, dst + 24, value).ptr - dst);
+  pos_ = std::to_chars(dst, dst + 24, value).ptr;
   need_comma_ = true;
 }
 
@@ -323,7 +327,7 @@ void JsonWriter::number(double value) {
   }
   separator();
   char* dst = room(32);
-  used_ += static_cast<std::size_t>(std::to_chars(dst, dst + 32, value).ptr - dst);
+  pos_ = std::to_chars(dst, dst + 32, value).ptr;
   need_comma_ = true;
 }
 

@@ -31,11 +31,17 @@ class JsonWriter {
 
   // Appends to `out`, which must outlive the writer. While writing, `out` may hold spare bytes
   // past the written text; finish() (or the destructor) trims them.
-  explicit JsonWriter(std::string& out) : out_(out), used_(out.size()) {}
+  explicit JsonWriter(std::string& out)
+      : out_(out), base_(out.data()), pos_(base_ + out.size()), end_(pos_) {}
   // Writes from the start of `scratch`, a buffer reused across writers that is never trimmed (so
   // it is not zero-filled again); the text is view(). Used for the per-event hot path.
   struct Scratch {};
-  JsonWriter(std::string& scratch, Scratch) : out_(scratch), used_(0), trim_(false) {}
+  JsonWriter(std::string& scratch, Scratch)
+      : out_(scratch),
+        base_(scratch.data()),
+        pos_(base_),
+        end_(base_ + scratch.size()),
+        trim_(false) {}
   ~JsonWriter() { finish(); }
   JsonWriter(const JsonWriter&) = delete;
   JsonWriter& operator=(const JsonWriter&) = delete;
@@ -43,11 +49,16 @@ class JsonWriter {
   // Trims `out` to the text written so far (not for a scratch writer). Idempotent; writing may
   // continue afterwards.
   void finish() {
-    if (trim_) out_.resize(used_);
+    if (!trim_) return;
+    const std::size_t used = size();
+    out_.resize(used);
+    base_ = out_.data();
+    pos_ = base_ + used;
+    end_ = pos_;
   }
   // Bytes of `out` written so far (including what it held before).
-  std::size_t size() const { return used_; }
-  std::string_view view() const { return {out_.data(), used_}; }
+  std::size_t size() const { return static_cast<std::size_t>(pos_ - base_); }
+  std::string_view view() const { return {base_, size()}; }
 
   // Appends `members`, pre-formed `"name":value` pairs separated by commas, to the open object.
   // The caller guarantees they are valid JSON; used for constant runs of members.
@@ -76,7 +87,7 @@ class JsonWriter {
     d += N - 1;
     *d++ = '"';
     *d++ = ':';
-    used_ = static_cast<std::size_t>(d - out_.data());
+    pos_ = d;
     need_comma_ = false;
   }
   // Same as key(), for a trusted literal run of members (see members()).
@@ -85,7 +96,7 @@ class JsonWriter {
     char* d = room(N);
     if (need_comma_) *d++ = ',';
     std::memcpy(d, literal, N - 1);
-    used_ = static_cast<std::size_t>(d + N - 1 - out_.data());
+    pos_ = d + N - 1;
     need_comma_ = true;
   }
 
@@ -95,7 +106,7 @@ class JsonWriter {
   void number(std::int64_t value) {
     separator();
     char* dst = room(24);
-    used_ += static_cast<std::size_t>(std::to_chars(dst, dst + 24, value).ptr - dst);
+    pos_ = std::to_chars(dst, dst + 24, value).ptr;
     need_comma_ = true;
   }
   void number(std::uint64_t value);
@@ -116,7 +127,7 @@ class JsonWriter {
     std::memcpy(d, value.data(), value.size());
     d += value.size();
     *d++ = '"';
-    used_ = static_cast<std::size_t>(d - out_.data());
+    pos_ = d;
     need_comma_ = true;
   }
   void trustedString(std::initializer_list<std::string_view> parts) {
@@ -130,7 +141,7 @@ class JsonWriter {
       d += p.size();
     }
     *d++ = '"';
-    used_ = static_cast<std::size_t>(d - out_.data());
+    pos_ = d;
     need_comma_ = true;
   }
   template <std::size_t N>
@@ -177,14 +188,14 @@ class JsonWriter {
  private:
   // Room for `n` more bytes at the write position; returns where to write.
   char* room(std::size_t n) {
-    if (used_ + n > out_.size()) grow(n);
-    return out_.data() + used_;
+    if (static_cast<std::size_t>(end_ - pos_) < n) grow(n);
+    return pos_;
   }
   void grow(std::size_t n);
-  void put(char c) { *room(1) = c, ++used_; }
+  void put(char c) { *room(1) = c, ++pos_; }
   void put(std::string_view s) {
     std::memcpy(room(s.size()), s.data(), s.size());
-    used_ += s.size();
+    pos_ += s.size();
   }
   void separator() {
     if (need_comma_) put(',');
@@ -193,7 +204,7 @@ class JsonWriter {
     char* d = room(2);
     if (need_comma_) *d++ = ',';
     *d++ = bracket;
-    used_ = static_cast<std::size_t>(d - out_.data());
+    pos_ = d;
     ++depth_;
     need_comma_ = false;
   }
@@ -209,7 +220,10 @@ class JsonWriter {
   void quoted(std::string_view value, char terminator);
 
   std::string& out_;
-  std::size_t used_;
+  // The text is [base_, pos_); [pos_, end_) is spare room inside out_.
+  char* base_;
+  char* pos_;
+  char* end_;
   bool trim_ = true;
   std::size_t depth_ = 0;
   bool need_comma_ = false;
