@@ -83,15 +83,21 @@ std::string_view statusMembers(int id) {
 }
 
 struct Observables {
+  // Trivially constructible, so the array costs nothing until used.
   struct Item {
-    std::string_view name;
+    const char* name;
+    std::size_t name_size;
+    const char* value;
+    std::size_t value_size;
     int type_id;
-    std::string_view value;
   };
-  std::array<Item, 8> items{};
+  static constexpr std::size_t kMax = 8;
+  Item items[kMax];
   std::size_t count = 0;
   void add(std::string_view name, int type_id, std::string_view value) {
-    if (!value.empty() && count < items.size()) items[count++] = {name, type_id, value};
+    if (!value.empty() && count < kMax) {
+      items[count++] = {name.data(), name.size(), value.data(), value.size(), type_id};
+    }
   }
 };
 
@@ -975,9 +981,10 @@ std::size_t writeOcsf(AuditLog& log, JsonWriter& w) {
     w.beginArray();
     for (std::size_t i = 0; i < obs.count; ++i) {
       w.beginObject();
-      w.trustedField("name", obs.items[i].name);
-      w.field("type_id", obs.items[i].type_id);
-      w.field("value", obs.items[i].value);
+      const Observables::Item& item = obs.items[i];
+      w.trustedField("name", std::string_view(item.name, item.name_size));
+      w.field("type_id", item.type_id);
+      w.field("value", std::string_view(item.value, item.value_size));
       w.endObject();
     }
     w.endArray();
