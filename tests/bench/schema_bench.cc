@@ -131,6 +131,44 @@ BENCHMARK(BM_RenderOcsf);
 void BM_RenderEcs(benchmark::State& state) { renderAll(state, Encoding::kEcs); }
 BENCHMARK(BM_RenderEcs);
 
+// One event at a time, to show how the ratio depends on the size of the log: the first corpus
+// line (api_key.created by a browser session with full geo data, 1.1 KB) and the smallest one
+// (an invite.sent with nothing but id and type).
+const Event& pick(bool smallest) {
+  const auto& events = corpus();
+  if (!smallest) return events.front();
+  const Event* best = &events.front();
+  for (const auto& e : events) {
+    if (e.raw.size() < best->raw.size()) best = &e;
+  }
+  return *best;
+}
+
+void BM_ParseDomOne(benchmark::State& state) {
+  const Event& e = pick(state.range(0) != 0);
+  simdjson::dom::parser parser;
+  for (auto _ : state) {
+    simdjson::dom::element doc;
+    auto err = parser.parse(e.raw).get(doc);
+    benchmark::DoNotOptimize(err);
+    benchmark::DoNotOptimize(doc);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.SetLabel(std::to_string(e.raw.size()) + " bytes");
+}
+BENCHMARK(BM_ParseDomOne)->Arg(0)->Arg(1);
+
+void BM_RenderOcsfOne(benchmark::State& state) {
+  const Event& e = pick(state.range(0) != 0);
+  for (auto _ : state) {
+    std::string out = renderEvent(e, Encoding::kOcsf);
+    benchmark::DoNotOptimize(out);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.SetLabel(std::to_string(e.raw.size()) + " bytes");
+}
+BENCHMARK(BM_RenderOcsfOne)->Arg(0)->Arg(1);
+
 }  // namespace
 }  // namespace siem
 
