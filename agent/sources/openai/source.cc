@@ -381,6 +381,7 @@ void OpenAiAuditLogSource::acknowledged(std::uint64_t upto) {
 void OpenAiAuditLogSource::commit() { persist(true); }
 
 void OpenAiAuditLogSource::persist(bool force) {
+  if (deps_.read_only) return;
   Snapshot snapshot;
   {
     std::lock_guard lock(state_mutex_);

@@ -56,6 +56,8 @@ struct OpenAiSourceDeps {
   RetryBackoff backoff;                             // transient failures
   std::chrono::milliseconds refused_retry{30'000};  // after 401/403/other 4xx
   std::chrono::milliseconds checkpoint_interval{1'000};  // min time between ack-driven writes
+  // Dry run: the cursor advances in memory (so cycles move on) but is never written to disk.
+  bool read_only = false;
 };
 
 // Plain counters mirroring the metrics (readable without a metrics registry, e.g. in tests).
