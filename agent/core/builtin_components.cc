@@ -18,8 +18,10 @@ const std::vector<Encoding> kAllEncodings = {Encoding::kOcsf, Encoding::kEcs, En
 Result<std::unique_ptr<Source>> createOpenAiSource(const SourceConfig& config, SourceEnv& env) {
   const auto* options = dynamic_cast<const OpenAiSourceOptions*>(config.options.get());
   if (options == nullptr) return fail("missing options");
+  OpenAiSourceDeps deps;
+  deps.read_only = env.dry_run;
   return std::unique_ptr<Source>(std::make_unique<OpenAiAuditLogSource>(
-      config, *options, env.config.data_dir, env.info, &env.metrics));
+      config, *options, env.config.data_dir, env.info, &env.metrics, std::move(deps)));
 }
 
 }  // namespace

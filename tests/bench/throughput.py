@@ -28,7 +28,7 @@ sources:
     start_at: {start_at}
     lookback_secs: 300
     page_size: 100
-    max_requests_per_sec: 100000
+    max_requests_per_sec: 1000
 sinks:
   archive:
     type: file
@@ -79,6 +79,8 @@ def main():
             pid = agent.process.proc.pid
 
             def sent():
+                if not agent.process.alive():
+                    raise AssertionError("the agent exited:\n" + agent.process.stderr())
                 try:
                     return h.metric_value(h.scrape(port), "siem_agent_component_sent_events_total",
                                           component_id="archive") or 0
