@@ -79,7 +79,19 @@ SplunkHecSink::SplunkHecSink(SplunkHecSettings settings, ComponentMetrics& metri
   pending_acks_.Set(0);
 }
 
-SplunkHecSink::~SplunkHecSink() { stop(Clock::now()); }
+SplunkHecSink::~SplunkHecSink() {
+  // Normally stop() ran already. If not, the owner is going away: its callbacks must not run, so
+  // batches still awaiting acknowledgement are dropped (not terminal: their events are pulled
+  // again after a restart).
+  {
+    std::lock_guard lock(mutex_);
+    stopped_ = true;
+  }
+  if (background_.joinable()) {
+    background_.request_stop();
+    background_.join();
+  }
+}
 
 HttpClientOptions SplunkHecSink::clientOptions() const {
   HttpClientOptions options;

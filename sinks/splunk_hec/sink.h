@@ -76,7 +76,8 @@ class SplunkHecSink final : public Sink {
 
   void start() override;
   void send(BatchPtr batch, SendCallback done) override;
-  // Stops the sink's thread; batches still awaiting acknowledgement are reported as retries.
+  // Stops the sink's thread; batches still awaiting acknowledgement are reported as retries
+  // (from this call). Destroying the sink without stop() drops them without callbacks.
   void stop(std::chrono::steady_clock::time_point deadline) override;
   std::string healthProblem() const override;
 
