@@ -109,6 +109,8 @@ def main():
             elapsed = time.monotonic() - start
             cpu, peak = proc_stats(pid)
             rx_cpu, _ = proc_stats(rx.process.proc.pid)
+            sim_cpu, _ = proc_stats(sim.process.proc.pid)
+            sim_requests = sim.stats()["requests_total"]
             stats = rx.stats()
             agent.process.stop()
             mb = stats["body_bytes_total"] / 1e6
@@ -121,6 +123,7 @@ def main():
             print(f"agent peak RSS: {peak / 1048576:.1f} MiB")
             print(f"receiver: {stats['event_requests_total']} requests, {mb:,.1f} MB decoded, "
                   f"CPU {rx_cpu:.1f} s")
+            print(f"simulator: {sim_requests} requests, CPU {sim_cpu:.1f} s")
         finally:
             if agent:
                 agent.close()
