@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "agent/core/http_client.h"
@@ -21,25 +22,39 @@ namespace {
 
 const SourceInfo kSource{"openai_prod", "openai_audit_logs", "org-bench", 0};
 
-// A typical session-actor event as the OpenAI API returns it.
-std::string rawEvent(int i) {
-  return R"({"id":"audit_log-)" + std::to_string(100000 + i) +
-         R"(","type":"api_key.created","effective_at":)" + std::to_string(1767225600 + i) +
-         R"(,"actor":{"type":"session","session":{"user":{"id":"user-abc123","email":"alice@example.com"},)"
-         R"("ip_address":"203.0.113.7","user_agent":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) )"
-         R"(AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36","ja3":)"
-         R"("a497151ce4338a12c4418c44d375173e","ja4":"q13d0313h3_55b375c5d22e_c7319ce65786",)"
-         R"("ip_address_details":{"country":"US","city":"San Francisco","region":"California",)"
-         R"("region_code":"CA","asn":"1234","latitude":"37.77490","longitude":"-122.41940"}}},)"
-         R"("project":{"id":"proj_abc","name":"Production"},"api_key.created":{"id":"key_)" +
-         std::to_string(i) + R"(","data":{"scopes":["/v1/*"]}}})";
+std::string hex(std::mt19937_64& rng) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (std::uint64_t v = rng(), i = 0; i < 16; ++i, v >>= 4) out.push_back(kDigits[v & 0xF]);
+  return out;
+}
+
+// A typical session-actor event as the OpenAI API returns it, with the per-event values (ids,
+// addresses, fingerprints) random so that compression sees realistic entropy.
+std::string rawEvent(int i, std::mt19937_64& rng) {
+  return R"({"id":"audit_log-)" + hex(rng) + R"(","type":"api_key.created","effective_at":)" +
+         std::to_string(1767225600 + i) +
+         R"(,"actor":{"type":"session","session":{"user":{"id":"user-)" + hex(rng).substr(0, 12) +
+         R"(","email":"user)" + std::to_string(rng() % 200) +
+         R"(@example.com"},"ip_address":"203.0.113.)" + std::to_string(rng() % 256) +
+         R"(","user_agent":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like )"
+         R"(Gecko) Chrome/124.0.)" +
+         std::to_string(rng() % 9000) + R"(.0 Safari/537.36","ja3":")" + hex(rng) + hex(rng) +
+         R"(","ja4":"q13d0313h3_)" + hex(rng).substr(0, 12) + "_" + hex(rng).substr(0, 12) +
+         R"(","ip_address_details":{"country":"US","city":"San Francisco","region":"California",)"
+         R"("region_code":"CA","asn":")" +
+         std::to_string(rng() % 60000) +
+         R"(","latitude":"37.77490","longitude":"-122.41940"}}},"project":{"id":"proj_)" +
+         hex(rng).substr(0, 10) + R"(","name":"Production"},"api_key.created":{"id":"key_)" +
+         hex(rng) + R"(","data":{"scopes":["/v1/*"]}}})";
 }
 
 BatchPtr makeBatch(std::size_t n) {
+  std::mt19937_64 rng(42);
   auto batch = std::make_shared<Batch>();
   for (std::size_t i = 0; i < n; ++i) {
     auto e = std::make_shared<Event>();
-    e->raw = rawEvent(static_cast<int>(i));
+    e->raw = rawEvent(static_cast<int>(i), rng);
     e->id = "audit_log-" + std::to_string(100000 + i);
     e->type = "api_key.created";
     e->effective_at = 1767225600 + static_cast<std::int64_t>(i);

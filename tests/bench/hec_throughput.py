@@ -114,6 +114,7 @@ def main():
             stats = rx.stats()
             agent.process.stop()
             mb = stats["body_bytes_total"] / 1e6
+            ratio = stats["body_bytes_total"] / max(1, stats["wire_bytes_total"])
             print(f"events: {expected} (non-tenant share of a {args.events} backlog)  "
                   f"encoding: {args.encoding}  compression: {args.compression}"
                   f"{' level ' + str(args.level) if args.compression == 'gzip' else ''}  "
@@ -121,8 +122,8 @@ def main():
             print(f"wall: {elapsed:.1f} s  throughput: {expected / elapsed:,.0f} events/s")
             print(f"agent CPU: {cpu:.1f} s ({expected / cpu:,.0f} events per CPU-second)")
             print(f"agent peak RSS: {peak / 1048576:.1f} MiB")
-            print(f"receiver: {stats['event_requests_total']} requests, {mb:,.1f} MB decoded, "
-                  f"CPU {rx_cpu:.1f} s")
+            print(f"receiver: {stats['event_requests_total']} requests, {mb:,.1f} MB decoded "
+                  f"({ratio:.1f}:1 on the wire), CPU {rx_cpu:.1f} s")
             print(f"simulator: {sim_requests} requests, CPU {sim_cpu:.1f} s")
         finally:
             if agent:

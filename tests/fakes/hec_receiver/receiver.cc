@@ -236,6 +236,7 @@ HecReceiver::Body HecReceiver::readBody(const httplib::Request& req,
   });
   std::lock_guard lock(mutex_);
   body_bytes_ += seen;
+  if (auto announced = parseInt(length)) wire_bytes_ += static_cast<std::uint64_t>(*announced);
   return body;
 }
 
@@ -562,6 +563,7 @@ void HecReceiver::controlStats(httplib::Response& res) {
   out += R"(,"event_requests_total":)" + std::to_string(event_requests_);
   out += R"(,"gzip_requests_total":)" + std::to_string(gzip_requests_);
   out += R"(,"body_bytes_total":)" + std::to_string(body_bytes_);
+  out += R"(,"wire_bytes_total":)" + std::to_string(wire_bytes_);
   out += R"(,"events_total":)" + std::to_string(events_total_);
   out += R"(,"events_recorded":)" + std::to_string(events_.size());
   out += R"(,"ack_requests_total":)" + std::to_string(ack_requests_);

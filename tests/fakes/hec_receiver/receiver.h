@@ -125,6 +125,7 @@ class HecReceiver {
   std::uint64_t event_requests_ = 0;
   std::uint64_t gzip_requests_ = 0;
   std::uint64_t body_bytes_ = 0;  // decoded
+  std::uint64_t wire_bytes_ = 0;  // as sent (Content-Length)
   std::uint64_t ack_requests_ = 0;
   std::uint64_t acks_issued_ = 0;
   std::uint64_t acks_confirmed_ = 0;
