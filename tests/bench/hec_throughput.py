@@ -83,7 +83,9 @@ def main():
         span = args.span_days * 86400
         sim = h.Simulator(args.build_dir, work, admin_key="sk-admin-bench",
                           extra=["--backlog", str(args.events), "--span-secs", str(span)])
-        extra = ["--record", "count", "--threads", "4"]
+        # cpp-httplib serves a keep-alive connection on one thread for its lifetime: one thread per
+        # sink connection (concurrency), plus the ack poller and the benchmark's own queries.
+        extra = ["--record", "count", "--threads", str(args.concurrency + 3)]
         if args.indexer_ack:
             extra.append("--ack")
         rx = hec_fake.HecReceiver(args.build_dir, work, extra=extra)
