@@ -170,7 +170,7 @@ HttpResult SplunkHecSink::post(HttpClient& client, const std::string& path, std:
 
 void SplunkHecSink::start() {
   if (!settings_.healthcheck && !settings_.indexer_ack) return;
-  background_ = std::jthread([this](std::stop_token stop) {
+  background_ = std::jthread([this](const std::stop_token& stop) {
     try {
       backgroundLoop(stop);
     } catch (const std::exception& e) {
@@ -329,7 +329,7 @@ void SplunkHecSink::send(BatchPtr batch, SendCallback done) {
   updatePendingGaugeLocked();
 }
 
-void SplunkHecSink::backgroundLoop(std::stop_token stop) {
+void SplunkHecSink::backgroundLoop(const std::stop_token& stop) {
   HttpClient client(clientOptions());
   if (settings_.healthcheck) runHealthcheck(client);
   if (!settings_.indexer_ack) return;

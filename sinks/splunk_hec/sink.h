@@ -110,7 +110,7 @@ class SplunkHecSink final : public Sink {
   void maybeReloadToken();
   HttpResult post(HttpClient& client, const std::string& path, std::string body, bool gzip);
 
-  void backgroundLoop(std::stop_token stop);
+  void backgroundLoop(const std::stop_token& stop);
   void runHealthcheck(HttpClient& client);
   void pollAcks(HttpClient& client);
   // Completes acknowledged and expired batches (all when `everything`, as retries unless the

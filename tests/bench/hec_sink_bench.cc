@@ -20,7 +20,10 @@
 namespace siem {
 namespace {
 
-const SourceInfo kSource{"openai_prod", "openai_audit_logs", "org-bench", 0};
+const SourceInfo& source() {
+  static const SourceInfo kSource{"openai_prod", "openai_audit_logs", "org-bench", 0};
+  return kSource;
+}
 
 std::string hex(std::mt19937_64& rng) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -59,7 +62,7 @@ BatchPtr makeBatch(std::size_t n) {
     e->type = "api_key.created";
     e->effective_at = 1767225600 + static_cast<std::int64_t>(i);
     e->outcome = Outcome::kSuccess;
-    e->source = &kSource;
+    e->source = &source();
     e->rendered[static_cast<std::size_t>(Encoding::kOcsf)] = renderEvent(*e, Encoding::kOcsf);
     batch->bytes += e->rendered[static_cast<std::size_t>(Encoding::kOcsf)].size();
     batch->events.push_back(std::move(e));
@@ -151,7 +154,7 @@ void BM_HecSinkSend(benchmark::State& state) {
     std::mutex mutex;
     std::condition_variable cv;
     bool finished = false;
-    sink.send(batch, [&](SendOutcome o) {
+    sink.send(batch, [&](const SendOutcome& o) {
       if (o.at(0) != Disposition::kDelivered) state.SkipWithError(o.reason.c_str());
       std::lock_guard lock(mutex);
       finished = true;

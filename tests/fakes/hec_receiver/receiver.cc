@@ -69,7 +69,8 @@ bool dropConnection(const httplib::Request& req) {
   DIR* dir = opendir("/proc/self/fd");
   if (dir == nullptr) return false;
   const std::unique_ptr<DIR, int (*)(DIR*)> closer(dir, &closedir);
-  while (const dirent* entry = readdir(dir)) {
+  // readdir is safe here: the DIR stream is private to this call.
+  while (const dirent* entry = readdir(dir)) {  // NOLINT(concurrency-mt-unsafe)
     const auto fd = parseInt(entry->d_name);
     if (!fd) continue;
     const int socket_fd = static_cast<int>(*fd);
@@ -101,16 +102,16 @@ constexpr FaultName kFaultNames[] = {
     {"slow", FaultKind::kSlow},      {"drop_connection", FaultKind::kDropConnection},
 };
 
-void sendJson(httplib::Response& res, int status, std::string body) {
+void sendJson(httplib::Response& res, int status, const std::string& body) {
   res.status = status;
-  res.set_content(std::move(body), "application/json");
+  res.set_content(body, "application/json");
 }
 
 void controlError(httplib::Response& res, std::string_view message) {
   std::string body = R"({"error":)";
   appendJsonString(body, message);
   body += '}';
-  sendJson(res, 400, std::move(body));
+  sendJson(res, 400, body);
 }
 
 // A JSON array of strings into `out`; false when it is something else.
@@ -478,7 +479,7 @@ void HecReceiver::handleAck(const httplib::Request& req, httplib::Response& res,
     out += done ? "true" : "false";
   }
   out += "}}";
-  sendJson(res, 200, std::move(out));
+  sendJson(res, 200, out);
 }
 
 void HecReceiver::handleHealth(const httplib::Request& req, httplib::Response& res) {
@@ -539,7 +540,7 @@ void HecReceiver::controlEvents(const httplib::Request& req, httplib::Response& 
     out += "}\n";
   }
   res.status = 200;
-  res.set_content(std::move(out), "application/x-ndjson");
+  res.set_content(out, "application/x-ndjson");
 }
 
 void HecReceiver::controlStats(httplib::Response& res) {
@@ -583,7 +584,7 @@ void HecReceiver::controlStats(httplib::Response& res) {
     appendJsonString(out, channel);
   }
   out += "]}";
-  sendJson(res, 200, std::move(out));
+  sendJson(res, 200, out);
 }
 
 void HecReceiver::controlFault(const httplib::Request& req, httplib::Response& res) {

@@ -19,14 +19,17 @@ namespace {
 
 using ::testing::HasSubstr;
 
-const SourceInfo kSource{"openai_prod", "openai_audit_logs", "org-EXAMPLE", 0};
+const SourceInfo& source() {
+  static const SourceInfo kSource{"openai_prod", "openai_audit_logs", "org-EXAMPLE", 0};
+  return kSource;
+}
 
 std::string goldenPath() {
   return std::string(SIEM_TEST_DATA_DIR) + "/splunk_hec/envelopes.golden";
 }
 
 bool updating() {
-  const char* v = std::getenv("SIEM_UPDATE_GOLDEN");
+  const char* v = std::getenv("SIEM_UPDATE_GOLDEN");  // NOLINT(concurrency-mt-unsafe): read-only
   return v != nullptr && std::string_view(v) == "1";
 }
 
@@ -42,7 +45,7 @@ Event event(std::string id, std::string type, std::int64_t t, std::string raw) {
   e.type = std::move(type);
   e.effective_at = t;
   e.raw = std::move(raw);
-  e.source = &kSource;
+  e.source = &source();
   return e;
 }
 
