@@ -5,6 +5,8 @@
 #include "agent/sources/openai/source.h"
 #include "sinks/file/config.h"
 #include "sinks/file/sink.h"
+#include "sinks/splunk_hec/config.h"
+#include "sinks/splunk_hec/sink.h"
 #include "sinks/stdout/config.h"
 #include "sinks/stdout/sink.h"
 
@@ -29,6 +31,7 @@ ComponentRegistry builtinComponents() {
   r.sources.push_back({"openai_audit_logs", parseOpenAiSourceOptions, createOpenAiSource});
   r.sinks.push_back({"file", kAllEncodings, parseFileSinkOptions, createFileSink});
   r.sinks.push_back({"stdout", kAllEncodings, parseStdoutSinkOptions, createStdoutSink});
+  r.sinks.push_back({"splunk_hec", kAllEncodings, parseSplunkHecSinkOptions, createSplunkHecSink});
   return r;
 }
 
