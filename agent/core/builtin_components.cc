@@ -5,6 +5,8 @@
 #include "agent/sources/openai/source.h"
 #include "sinks/file/config.h"
 #include "sinks/file/sink.h"
+#include "sinks/kafka/config.h"
+#include "sinks/kafka/sink.h"
 #include "sinks/stdout/config.h"
 #include "sinks/stdout/sink.h"
 
@@ -27,6 +29,7 @@ ComponentRegistry builtinComponents() {
   r.sources.push_back({"openai_audit_logs", parseOpenAiSourceOptions, createOpenAiSource});
   r.sinks.push_back({"file", kAllEncodings, parseFileSinkOptions, createFileSink});
   r.sinks.push_back({"stdout", kAllEncodings, parseStdoutSinkOptions, createStdoutSink});
+  r.sinks.push_back({"kafka", kAllEncodings, parseKafkaSinkOptions, createKafkaSink});
   return r;
 }
 
