@@ -159,8 +159,12 @@ std::optional<std::uint64_t> Pipeline::emit(SourceSlot& slot, std::uint64_t& nex
 
   if (targets.empty()) {
     slot.metrics->discarded_intentional.Increment();
-    spdlog::debug("source {}: event {} ({}) matched no route; discarded", slot.info.id, event.id,
-                  event.type);
+    if (auto verdict = log_limiter_.shouldLog(slot.info.id, event.received_at)) {
+      spdlog::info(
+          "source {}: event {} ({}) matched no route and was discarded (counted in "
+          "siem_agent_component_discarded_events_total{{intentional=\"true\"}}){}",
+          slot.info.id, event.id, event.type, verdict.suffix());
+    }
     slot.tracker->add(seq, 0);
     return seq;
   }

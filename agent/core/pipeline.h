@@ -18,6 +18,7 @@
 #include "agent/core/registry.h"
 #include "agent/core/router.h"
 #include "agent/core/sink_driver.h"
+#include "agent/observability/logging.h"
 
 namespace siem {
 
@@ -80,6 +81,7 @@ class Pipeline {
   std::vector<std::unique_ptr<SourceSlot>> sources_;
   std::vector<std::unique_ptr<SinkDriver>> sinks_;
   std::unique_ptr<Router> router_;
+  LogLimiter log_limiter_{std::chrono::seconds(30)};
   bool started_ = false;
 };
 

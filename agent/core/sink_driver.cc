@@ -69,8 +69,10 @@ SinkDriver::PushResult SinkDriver::push(EventPtr event, std::stop_token stop) {
       lock.unlock();
       metrics_.discarded_unintentional.Increment();
       metrics_.error("buffer_full", "buffer");
-      spdlog::warn("sink {}: buffer full, dropped event {} (when_full: drop_newest)", id_,
-                   event->id);
+      if (auto verdict = log_limiter_.shouldLog("drop", Clock::now())) {
+        spdlog::warn("sink {}: buffer full, dropped event {} (when_full: drop_newest){}", id_,
+                     event->id, verdict.suffix());
+      }
       return PushResult::kDropped;
     }
     space_cv_.wait(lock, stop, [&] { return !accepting_ || !full(); });
@@ -229,8 +231,10 @@ void SinkDriver::onOutcome(const Attempt& attempt, SendOutcome outcome) {
       rejected.clear();
     } else {
       metrics_.dead_letter_events.Increment(static_cast<double>(rejected.size()));
-      spdlog::warn("sink {}: dead-lettered {} event(s) to {}: {}", id_, rejected.size(),
-                   dead_letter_.path(), reasons.front());
+      if (auto verdict = log_limiter_.shouldLog("dead_letter", now)) {
+        spdlog::warn("sink {}: dead-lettered {} event(s) to {}: {}{}", id_, rejected.size(),
+                     dead_letter_.path(), reasons.front(), verdict.suffix());
+      }
     }
   }
 
@@ -256,8 +260,10 @@ void SinkDriver::onOutcome(const Attempt& attempt, SendOutcome outcome) {
     auto delay = backoffDelay(backoff_, attempts, random(), outcome.retry_after);
     if (outcome.unhealthy) delay = std::max(delay, backoff_.max);
     next = Attempt{std::move(b), attempts, first_failure, now + delay, false};
-    spdlog::warn("sink {}: {} event(s) not delivered ({}), retry #{} in {} ms", id_,
-                 next->batch->size(), outcome.reason, attempts, delay.count());
+    if (auto verdict = log_limiter_.shouldLog("retry", now)) {
+      spdlog::warn("sink {}: {} event(s) not delivered ({}), retry #{} in {} ms{}", id_,
+                   next->batch->size(), outcome.reason, attempts, delay.count(), verdict.suffix());
+    }
   }
 
   std::size_t terminal_bytes = delivered_bytes;

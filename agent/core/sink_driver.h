@@ -23,6 +23,7 @@
 #include "agent/config/config.h"
 #include "agent/core/backoff.h"
 #include "agent/core/dead_letter.h"
+#include "agent/observability/logging.h"
 
 namespace siem {
 
@@ -93,6 +94,7 @@ class SinkDriver {
   DeadLetterFile dead_letter_;
   TerminalFn on_terminal_;
   std::function<double()> unit_random_;
+  LogLimiter log_limiter_{std::chrono::seconds(10)};  // a flapping endpoint must not flood logs
 
   mutable std::mutex mutex_;              // guards every member below
   std::condition_variable_any work_cv_;   // workers: work may be available

@@ -145,8 +145,13 @@ class Simulator:
         status, text = http_post(f"{self.url}/_sim/fault", json.dumps(body).encode())
         assert status == 200, (status, text)
 
-    def generate(self, count, at=None):
+    # Types the default (tenant_only=false) query returns, for tests that add events on the fly.
+    ORG_TYPES = ("login.succeeded", "login.failed", "api_key.created", "project.updated",
+                 "user.added", "invite.sent")
+
+    def generate(self, count, at=None, types=ORG_TYPES):
         q = f"count={count}" + (f"&at={at}" if at is not None else "")
+        q += "".join(f"&type={t}" for t in types)
         status, text = http_post(f"{self.url}/_sim/generate?{q}")
         assert status == 200, (status, text)
 

@@ -81,8 +81,8 @@ def main(args):
             r"invalid\.yaml:7:5: .*poll_intervl_secs.*did you mean.*poll_interval_secs",
             r"invalid\.yaml:13:\d+: .*max_events",          # wrong type
             r"invalid\.yaml:14:3: .*unused",                 # sink used by no route
-            r"invalid\.yaml:18:\d+: .*openai_prd",           # unknown source in a route
-            r"invalid\.yaml:19:\d+: .*splunk",               # unknown sink in a route
+            r"invalid\.yaml:19:\d+: .*openai_prd.*did you mean",  # unknown source in a route
+            r"invalid\.yaml:20:\d+: .*splunk",                    # unknown sink in a route
         ]
         for pattern in expectations:
             assert re.search(pattern, err), f"missing /{pattern}/ in:\n{err}"

@@ -45,8 +45,9 @@ def main(args):
                           extra=["--backlog", "20000", "--span-secs", "86400", "--seed", "7"])
         agent = None
         try:
+            # The default query (tenant_only=false) sees every event but the tenant-scoped ones.
             expected = sim.ids()
-            assert len(expected) == 20000, len(expected)
+            assert 15000 < len(expected) <= 20000, len(expected)
             port = h.free_port()
             out = os.path.join(work, "out")
             cfg = h.write_config(os.path.join(work, "agent.yaml"), CONFIG.format(
@@ -60,7 +61,7 @@ def main(args):
                 except (OSError, ValueError):
                     return False
 
-            h.wait_until(delivered, 300, "20,000 events in the file sink")
+            h.wait_until(delivered, 300, f"{len(expected)} events in the file sink")
             got = h.read_ndjson_ids(out)
             counts = collections.Counter(got)
             dups = sum(c - 1 for c in counts.values() if c > 1)
@@ -75,10 +76,10 @@ def main(args):
 
             text = h.scrape(port)
             sent = h.metric_value(text, "siem_agent_component_sent_events_total", component_id="archive")
-            assert sent == 20000, sent
+            assert sent == len(expected), sent
             received = h.metric_value(text, "siem_agent_component_received_events_total",
                                       component_id="openai")
-            assert received == 20000, received
+            assert received == len(expected), received
             assert KEY not in text
             promtool = shutil.which("promtool")
             assert promtool, "promtool (Debian package prometheus) is required"
@@ -103,9 +104,10 @@ def main(args):
                                                 "siem_agent_checkpoint_timestamp_seconds") is not None,
                          60, "the restarted agent to serve metrics")
             sim.generate(50)
-            h.wait_until(lambda: len(h.read_ndjson_ids(out)) >= 20050, 60, "50 new events")
+            total = len(sim.ids())
+            h.wait_until(lambda: len(h.read_ndjson_ids(out)) >= total, 60, "the new events")
             got = h.read_ndjson_ids(out)
-            assert len(got) == len(set(got)) == 20050, (len(got), len(set(got)))
+            assert len(got) == len(set(got)) == total, (len(got), len(set(got)), total)
             rc = agent.process.stop(timeout=30)
             assert rc == 0, rc
         finally:
