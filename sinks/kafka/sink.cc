@@ -98,7 +98,9 @@ KafkaSink::KafkaSink(std::string id, const KafkaSinkOptions& options, KafkaRecor
       unhealthy_after_(unhealthy_after) {}
 
 KafkaSink::~KafkaSink() {
-  if (!stopped_.load()) stop(Clock::now());
+  // Without a stop() first, whoever gave us the callbacks may be gone already: drop them.
+  drop_callbacks_.store(true);
+  stop(Clock::now());
 }
 
 Result<std::shared_ptr<KafkaSink::Producer>> KafkaSink::createProducer() {
@@ -178,7 +180,7 @@ void KafkaSink::pollLoop(std::stop_token stop) {
       rd_kafka_poll(producer->rk(), 100);
       producer.reset();
       if (fatal_pending_.exchange(false)) replaceProducer();
-      serviceRetired(false);
+      serviceRetired();
     }
   } catch (const std::exception& e) {
     // Nothing here throws by design; if something does, sends keep failing over to retries.
@@ -207,31 +209,28 @@ void KafkaSink::replaceProducer() {
       producer_.reset();
       problem_ = fresh.error().message;
     }
-    // Hands back (as purged, so retried) whatever librdkafka has not already failed.
-    rd_kafka_purge(old->rk(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    retired_.emplace_back(std::move(old), Clock::now());
   }
+  // Hands back (as purged, so retried) whatever librdkafka has not already failed.
+  rd_kafka_purge(old->rk(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  retired_.emplace_back(std::move(old), Clock::now());
 }
 
-void KafkaSink::serviceRetired(bool force) {
-  std::vector<std::shared_ptr<Producer>> done;
-  {
-    std::lock_guard lock(producer_mutex_);
-    if (retired_.empty()) return;
-    for (auto it = retired_.begin(); it != retired_.end();) {
-      rd_kafka_poll(it->first->rk(), 0);
-      const bool idle = it->first.use_count() == 1;  // no send holds it any more
-      const bool drained = rd_kafka_outq_len(it->first->rk()) == 0;
-      const bool expired = Clock::now() - it->second > kRetiredDrainLimit;
-      if (idle && (drained || expired || force)) {
-        done.push_back(std::move(it->first));
-        it = retired_.erase(it);
-      } else {
-        ++it;
-      }
+void KafkaSink::serviceRetired() {
+  for (auto it = retired_.begin(); it != retired_.end();) {
+    rd_kafka_poll(it->first->rk(), 0);
+    // Sends copy only the current producer, so once a retired one is held by nobody else it
+    // stays that way.
+    const bool idle = it->first.use_count() == 1;
+    const bool drained = rd_kafka_outq_len(it->first->rk()) == 0;
+    const bool expired = Clock::now() - it->second > kRetiredDrainLimit;
+    if (idle && (drained || expired)) {
+      auto producer = std::move(it->first);
+      it = retired_.erase(it);
+      destroyProducer(std::move(producer));
+    } else {
+      ++it;
     }
   }
-  for (auto& p : done) destroyProducer(std::move(p));
 }
 
 void KafkaSink::destroyProducer(std::shared_ptr<Producer> producer) {
@@ -428,7 +427,7 @@ void KafkaSink::complete(InFlight* f) {
     std::lock_guard lock(inflight_mutex_);
     inflight_.erase(f);  // destroys the batch state; every report for it has been served
   }
-  done(std::move(outcome));
+  if (!drop_callbacks_.load()) done(std::move(outcome));
 }
 
 void KafkaSink::onDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
@@ -476,6 +475,7 @@ int KafkaSink::onStats(rd_kafka_t*, char* json, size_t json_len, void* opaque) {
 }
 
 void KafkaSink::handleStats(const KafkaStats& stats) {
+  std::lock_guard lock(stats_mutex_);
   for (const KafkaBrokerStats* b : stats.knownBrokers()) {
     auto& last = broker_states_[b->name];
     if (!last.empty() && last != b->state)
@@ -542,12 +542,13 @@ void KafkaSink::stop(Clock::time_point deadline) {
     wake_.notify_all();
     poller_.join();
   }
+  // The poll thread is gone, so retired_ is this thread's now.
   std::vector<std::shared_ptr<Producer>> producers;
+  for (auto& [p, since] : retired_) producers.push_back(std::move(p));
+  retired_.clear();
   {
     std::lock_guard lock(producer_mutex_);
     if (producer_) producers.push_back(std::move(producer_));
-    for (auto& [p, since] : retired_) producers.push_back(std::move(p));
-    retired_.clear();
   }
   for (auto& p : producers) {
     rd_kafka_flush(p->rk(), remainingMs(deadline));

@@ -77,8 +77,9 @@ class KafkaSink final : public Sink {
   std::shared_ptr<Producer> currentProducer() const;
   void pollLoop(std::stop_token stop);
   void replaceProducer();
-  // Polls retired producers and destroys those with nothing left (or past `force_after`).
-  void serviceRetired(bool force);
+  // Polls retired producers and destroys those nobody uses with nothing left (or that have had
+  // kRetiredDrainLimit to drain). Poll thread only.
+  void serviceRetired();
   // Destroys `producer` (which no send uses any more) and completes the batches it still held,
   // their unreported messages as purged.
   void destroyProducer(std::shared_ptr<Producer> producer);
@@ -94,11 +95,12 @@ class KafkaSink final : public Sink {
   ComponentMetrics* const metrics_;
   const std::chrono::seconds unhealthy_after_;
 
-  mutable std::mutex producer_mutex_;  // guards producer_, retired_ and problem_
+  mutable std::mutex producer_mutex_;  // guards producer_ and problem_
   std::shared_ptr<Producer> producer_;
-  std::vector<std::pair<std::shared_ptr<Producer>, std::chrono::steady_clock::time_point>>
-      retired_;  // replaced producers still draining, with when they were retired
   std::string problem_;
+  // Replaced producers still draining, with when they were replaced. Owned by the poll thread
+  // (by stop() once that thread has ended).
+  std::vector<std::pair<std::shared_ptr<Producer>, std::chrono::steady_clock::time_point>> retired_;
 
   std::mutex inflight_mutex_;  // guards inflight_
   std::unordered_map<InFlight*, std::unique_ptr<InFlight>> inflight_;
@@ -106,11 +108,14 @@ class KafkaSink final : public Sink {
   std::atomic<bool> fatal_pending_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> stopped_{false};
+  std::atomic<bool> drop_callbacks_{false};  // set by the destructor
   std::atomic<std::uint64_t> producers_created_{0};
   // steady_clock nanoseconds since every broker went down; 0 while some broker is reachable.
   std::atomic<std::int64_t> all_down_since_{0};
 
-  // Poll thread only.
+  // Statistics arrive on whichever thread polls (poll thread, a send waiting for queue room,
+  // stop()).
+  std::mutex stats_mutex_;  // guards broker_states_
   std::map<std::string, std::string> broker_states_;
 
   std::mutex wake_mutex_;
