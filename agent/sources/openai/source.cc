@@ -1,0 +1,448 @@
+#include "agent/sources/openai/source.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <exception>
+#include <unordered_set>
+
+#include "agent/core/time_spec.h"
+
+namespace siem {
+
+// Counts for stats() and forwards to the observer. Thread-safe.
+class OpenAiAuditLogSource::Telemetry final : public PullObserver {
+ public:
+  explicit Telemetry(std::shared_ptr<OpenAiSourceObserver> next) : next_(std::move(next)) {}
+
+  void onHttpRequest(int status, double seconds) override {
+    if (next_) next_->onHttpRequest(status, seconds);
+  }
+  void onError(std::string_view error_type) override {
+    count(error_type);
+    if (next_) next_->onError(error_type);
+  }
+  void onRetry(std::chrono::milliseconds delay) override {
+    {
+      std::lock_guard lock(mutex_);
+      ++stats_.retries;
+    }
+    if (next_) next_->onRetry(delay);
+  }
+  void onUtf8Repaired() override {
+    count("invalid_utf8");
+    if (next_) next_->onUtf8Repaired();
+  }
+
+  void checkpointError(std::string_view error_type) {
+    count(error_type);
+    if (next_) next_->onCheckpointError(error_type);
+  }
+  void eventEmitted(std::string_view type, Outcome outcome, std::size_t bytes) {
+    {
+      std::lock_guard lock(mutex_);
+      ++stats_.events_emitted;
+    }
+    if (next_) next_->onEventEmitted(type, outcome, bytes);
+  }
+  void cursor(std::int64_t watermark, std::int64_t now_unix, bool persisted) {
+    if (persisted) {
+      std::lock_guard lock(mutex_);
+      ++stats_.checkpoint_writes;
+    }
+    if (next_) next_->onCursor(watermark, now_unix, persisted);
+  }
+  template <typename F>
+  void update(F&& f) {
+    std::lock_guard lock(mutex_);
+    f(stats_);
+  }
+  OpenAiSourceStats snapshot() const {
+    std::lock_guard lock(mutex_);
+    return stats_;
+  }
+
+ private:
+  void count(std::string_view error_type) {
+    std::lock_guard lock(mutex_);
+    auto it = stats_.errors.find(error_type);
+    if (it == stats_.errors.end()) it = stats_.errors.emplace(std::string(error_type), 0).first;
+    ++it->second;
+  }
+
+  std::shared_ptr<OpenAiSourceObserver> next_;
+  mutable std::mutex mutex_;  // guards stats_
+  OpenAiSourceStats stats_;
+};
+
+OpenAiAuditLogSource::OpenAiAuditLogSource(const SourceConfig& config,
+                                           const OpenAiSourceOptions& options,
+                                           std::filesystem::path data_dir, const SourceInfo& info,
+                                           OpenAiSourceDeps deps)
+    : id_(!info.id.empty() ? info.id : config.id),
+      organization_id_(!config.organization_id.empty() ? config.organization_id
+                                                       : info.organization_id),
+      options_(options),
+      deps_(std::move(deps)),
+      owned_clock_(deps_.clock != nullptr ? nullptr : std::make_unique<SystemClock>()),
+      clock_(deps_.clock != nullptr ? deps_.clock : owned_clock_.get()),
+      telemetry_(std::make_unique<Telemetry>(deps_.observer)),
+      store_(std::move(data_dir) / "checkpoints") {}
+
+OpenAiAuditLogSource::~OpenAiAuditLogSource() = default;
+
+OpenAiSourceStats OpenAiAuditLogSource::stats() const { return telemetry_->snapshot(); }
+
+std::string OpenAiAuditLogSource::notReadyReason() const {
+  std::lock_guard lock(reason_mutex_);
+  return not_ready_;
+}
+
+void OpenAiAuditLogSource::setNotReady(std::string reason) {
+  std::lock_guard lock(reason_mutex_);
+  not_ready_ = std::move(reason);
+}
+
+void OpenAiAuditLogSource::idleUntilStopped(std::stop_token stop) {
+  while (clock_->sleepFor(std::chrono::hours(1), stop)) {
+  }
+}
+
+void OpenAiAuditLogSource::run(std::stop_token stop, EventEmitter& out) {
+  try {
+    runCycles(stop, out);
+  } catch (const std::exception& e) {
+    spdlog::error("source {}: stopped by an internal error: {}", id_, e.what());
+    telemetry_->onError("internal");
+    setNotReady(fmt::format("internal error: {}", e.what()));
+  } catch (...) {
+    spdlog::error("source {}: stopped by an unknown internal error", id_);
+    telemetry_->onError("internal");
+    setNotReady("internal error");
+  }
+  try {
+    persist(true);
+  } catch (...) {
+    spdlog::error("source {}: could not save the checkpoint on exit", id_);
+  }
+}
+
+Result<CursorState> OpenAiAuditLogSource::loadCursor() {
+  const auto path = store_.pathOf(checkpointName());
+  CheckpointRead read = store_.read(checkpointName(), LeftoverPolicy::kRemove);
+  if (read.leftover_warning) {
+    spdlog::warn("source {}: {}", id_, *read.leftover_warning);
+    telemetry_->checkpointError("checkpoint_leftover_temp");
+  }
+  switch (read.status) {
+    case CheckpointStatus::kMissing: {
+      const std::int64_t now = unixSeconds(clock_->now());
+      auto start = parseTimeSpec(options_.start_at, now);
+      if (!start) return fail(fmt::format("invalid start_at: {}", start.error().message));
+      CursorState state;
+      state.watermark = *start;
+      state.origin = *start;
+      spdlog::info("source {}: first run, reading audit logs from {}", id_, formatRfc3339(*start));
+      return state;
+    }
+    case CheckpointStatus::kOk: {
+      simdjson::ondemand::parser parser;
+      auto state = parseCursorState(read.payload, parser);
+      if (!state) {
+        telemetry_->checkpointError("checkpoint_corrupt");
+        return fail(fmt::format(
+            "checkpoint {} is corrupt: {}. It was left as is: inspect it, or run `siem-agent "
+            "checkpoint reset` for this source to start again from a chosen time",
+            path.string(), state.error().message));
+      }
+      spdlog::info("source {}: resuming at {} ({} recent ids remembered)", id_,
+                   formatRfc3339(state->watermark), state->seen.size());
+      return state;
+    }
+    case CheckpointStatus::kCorrupt:
+      telemetry_->checkpointError("checkpoint_corrupt");
+      return fail(read.error);
+    case CheckpointStatus::kError:
+      telemetry_->checkpointError("checkpoint_unreadable");
+      return fail(read.error);
+  }
+  return fail("unreachable");
+}
+
+void OpenAiAuditLogSource::runCycles(std::stop_token stop, EventEmitter& out) {
+  if (options_.api != OpenAiApiVariant::kAuditLogs) {
+    const std::string reason =
+        "api: organization_logs is not supported by this source; use the real audit_logs API";
+    spdlog::error("source {}: {}", id_, reason);
+    setNotReady(reason);
+    idleUntilStopped(stop);
+    return;
+  }
+  auto loaded = loadCursor();
+  if (!loaded) {
+    spdlog::error("source {}: {}", id_, loaded.error().message);
+    setNotReady(loaded.error().message);
+    idleUntilStopped(stop);
+    return;
+  }
+  {
+    std::lock_guard lock(state_mutex_);
+    cursor_.emplace(std::move(*loaded), options_.lookback_secs);
+  }
+  // Persist at once so a first run's resolved start_at survives a crash before any event.
+  persist(true);
+
+  client_ = std::make_unique<OpenAiClient>(options_, id_, organization_id_, *clock_, *telemetry_,
+                                           deps_.unit_random, deps_.backoff);
+  std::int64_t max_span = 0;  // 0: up to now; set by halving when a window holds too much
+  std::vector<Event> events;
+  while (!stop.stop_requested()) {
+    const std::int64_t now = unixSeconds(clock_->now());
+    TimeWindow window;
+    {
+      std::lock_guard lock(state_mutex_);
+      window = cursor_->nextWindow(now, max_span);
+    }
+    if (window.empty()) {
+      if (!waitForNextPoll(stop)) break;
+      continue;
+    }
+
+    events.clear();
+    Collected collected = collectWindow(window, stop, events);
+    if (collected == Collected::kStopped) break;
+    if (collected == Collected::kOverflow) {
+      max_span = std::max<std::int64_t>(1, window.span() / 2);
+      telemetry_->update([](OpenAiSourceStats& s) { ++s.windows_halved; });
+      spdlog::info("source {}: window {} .. {} holds more than {} events; reading {} s at a time",
+                   id_, formatRfc3339(window.start), formatRfc3339(window.end),
+                   options_.max_window_events, max_span);
+      continue;
+    }
+    // A window that fitted: drop the limit once caught up; otherwise grow it while windows come
+    // back less than half full.
+    if (window.end >= now) {
+      max_span = 0;
+    } else if (max_span > 0 && events.size() < options_.max_window_events / 2) {
+      max_span = window.span() * 2;
+    }
+
+    std::size_t dropped = 0;
+    {
+      std::lock_guard lock(state_mutex_);
+      dropped = cursor_->selectNew(events);
+    }
+    if (dropped > 0) {
+      telemetry_->update([dropped](OpenAiSourceStats& s) { s.duplicates_dropped += dropped; });
+    }
+
+    bool stopped = false;
+    for (Event& event : events) {
+      std::string id = event.id;
+      const std::int64_t effective_at = event.effective_at;
+      const std::string type = event.type;
+      const Outcome outcome = event.outcome;
+      const std::size_t bytes = event.raw.size();
+      std::optional<std::uint64_t> seq = out.emit(std::move(event));
+      if (!seq) {
+        stopped = true;
+        break;
+      }
+      {
+        std::lock_guard lock(state_mutex_);
+        cursor_->emitted(*seq, std::move(id), effective_at);
+      }
+      telemetry_->eventEmitted(type, outcome, bytes);
+    }
+    if (stopped) break;
+    std::int64_t watermark = 0;
+    {
+      std::lock_guard lock(state_mutex_);
+      cursor_->windowDone(window);
+      watermark = cursor_->watermark();
+    }
+    persist(true);
+    telemetry_->cursor(watermark, unixSeconds(clock_->now()), false);
+    if (window.end < now) continue;  // catching up: the next window at once
+    if (!waitForNextPoll(stop)) break;
+  }
+}
+
+bool OpenAiAuditLogSource::waitForNextPoll(std::stop_token stop) {
+  // Sleep in slices so acknowledged state that arrived between writes is persisted promptly.
+  auto remaining = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::seconds(options_.poll_interval_secs));
+  const auto slice =
+      std::max<std::chrono::nanoseconds>(deps_.checkpoint_interval, std::chrono::milliseconds(10));
+  do {
+    const auto step = std::min(remaining, slice);
+    if (!clock_->sleepFor(step, stop)) return false;
+    remaining -= step;
+    persist(false);
+  } while (remaining > std::chrono::nanoseconds::zero());
+  return true;
+}
+
+OpenAiAuditLogSource::Collected OpenAiAuditLogSource::collectWindow(const TimeWindow& window,
+                                                                    std::stop_token stop,
+                                                                    std::vector<Event>& events) {
+  std::optional<std::string> after;
+  bool warned_dense = false;
+  // Ids kept so far: a later page may repeat one (the list moved while it was being paged).
+  std::unordered_set<std::string> kept;
+  std::uint64_t dropped = 0;
+  for (;;) {
+    auto fetched = fetchAuthorized(AuditLogQuery{window.start, window.end, after}, stop);
+    if (!fetched) return Collected::kStopped;
+    AuditLogPage& page = fetched->page;
+    std::uint64_t outside = 0;
+    {
+      // Keep only what is new, so memory is bounded by the window's new events even when the
+      // re-read lookback holds many delivered ones.
+      std::lock_guard lock(state_mutex_);
+      for (Event& event : page.events) {
+        if (event.effective_at < window.start || event.effective_at >= window.end) {
+          ++outside;  // read again by the window that covers it
+        } else if (!cursor_->isNew(event.id) || kept.contains(event.id)) {
+          ++dropped;
+        } else {
+          kept.insert(event.id);
+          events.push_back(std::move(event));
+        }
+      }
+    }
+    telemetry_->update([outside, &dropped](OpenAiSourceStats& s) {
+      ++s.pages;
+      s.out_of_window += outside;
+      s.duplicates_dropped += dropped;
+    });
+    dropped = 0;
+    if (outside > 0) {
+      telemetry_->onError("out_of_window");
+      spdlog::warn("source {}: the API returned {} events outside the requested time range", id_,
+                   outside);
+    }
+    if (events.size() > options_.max_window_events) {
+      if (window.span() > 1) return Collected::kOverflow;
+      if (!warned_dense) {
+        spdlog::warn("source {}: one second ({}) holds more than {} events; reading it whole", id_,
+                     formatRfc3339(window.start), options_.max_window_events);
+        warned_dense = true;
+      }
+    }
+    if (!page.has_more) return Collected::kDone;
+    after = std::move(page.last_id);
+  }
+}
+
+std::optional<FetchResult> OpenAiAuditLogSource::fetchAuthorized(const AuditLogQuery& query,
+                                                                 std::stop_token stop) {
+  std::string last_reason;
+  for (;;) {
+    FetchResult result = client_->fetchPage(query, stop);
+    switch (result.status) {
+      case FetchStatus::kPage:
+        if (!last_reason.empty())
+          spdlog::info("source {}: the OpenAI API accepts requests again", id_);
+        setNotReady("");
+        return result;
+      case FetchStatus::kStopped:
+        return std::nullopt;
+      case FetchStatus::kUnauthorized:
+      case FetchStatus::kRejected:
+        break;
+    }
+    std::string reason = std::move(result.message);
+    if (reason != last_reason) {
+      spdlog::error("source {}: {}; retrying every {} s", id_, reason,
+                    std::chrono::duration_cast<std::chrono::seconds>(deps_.refused_retry).count());
+    }
+    setNotReady(reason);
+    last_reason = reason;
+    if (!clock_->sleepFor(deps_.refused_retry, stop)) return std::nullopt;
+    // A rotated key file (Kubernetes secret) is picked up without a restart.
+    if (auto reloaded = client_->reloadApiKey(); !reloaded) {
+      setNotReady(fmt::format("{}; {}", reason, reloaded.error().message));
+    }
+  }
+}
+
+void OpenAiAuditLogSource::acknowledged(std::uint64_t upto) {
+  bool completed = false;
+  {
+    std::lock_guard lock(state_mutex_);
+    if (!cursor_) return;
+    completed = cursor_->acknowledged(upto);
+  }
+  persist(completed);
+}
+
+void OpenAiAuditLogSource::commit() { persist(true); }
+
+void OpenAiAuditLogSource::persist(bool force) {
+  Snapshot snapshot;
+  {
+    std::lock_guard lock(state_mutex_);
+    if (!cursor_) return;
+    if (static_cast<std::int64_t>(cursor_->version()) == written_version_.load()) return;
+    const auto now = clock_->monotonic();
+    if (!force && now - last_write_ < deps_.checkpoint_interval) return;
+    last_write_ = now;
+    snapshot.version = cursor_->version();
+    snapshot.watermark = cursor_->watermark();
+    snapshot.json = serializeCursorState(cursor_->prunedState());
+  }
+  writeSnapshot(snapshot);
+}
+
+void OpenAiAuditLogSource::writeSnapshot(const Snapshot& snapshot) {
+  std::lock_guard lock(write_mutex_);
+  if (written_version_.load() >= static_cast<std::int64_t>(snapshot.version)) return;
+  auto written = store_.write(checkpointName(), snapshot.json);
+  if (!written) {
+    telemetry_->checkpointError("checkpoint_write");
+    spdlog::warn("source {}: cannot save checkpoint (will retry): {}", id_,
+                 written.error().message);
+    return;
+  }
+  written_version_.store(static_cast<std::int64_t>(snapshot.version));
+  telemetry_->cursor(snapshot.watermark, unixSeconds(clock_->now()), true);
+}
+
+std::filesystem::path openAiCheckpointPath(const std::filesystem::path& data_dir,
+                                           std::string_view source_id) {
+  return data_dir / "checkpoints" / (std::string(source_id) + ".json");
+}
+
+Result<std::optional<CursorState>> readCheckpoint(const std::filesystem::path& data_dir,
+                                                  std::string_view source_id) {
+  CheckpointStore store(data_dir / "checkpoints");
+  const std::string name = std::string(source_id) + ".json";
+  CheckpointRead read = store.read(name, LeftoverPolicy::kKeep);
+  switch (read.status) {
+    case CheckpointStatus::kMissing:
+      return std::optional<CursorState>();
+    case CheckpointStatus::kOk: {
+      simdjson::ondemand::parser parser;
+      auto state = parseCursorState(read.payload, parser);
+      if (!state) {
+        return fail(fmt::format("checkpoint {} is corrupt: {}", store.pathOf(name).string(),
+                                state.error().message));
+      }
+      return std::optional<CursorState>(std::move(*state));
+    }
+    case CheckpointStatus::kCorrupt:
+    case CheckpointStatus::kError:
+      break;
+  }
+  return fail(read.error);
+}
+
+Result<void> writeCheckpoint(const std::filesystem::path& data_dir, std::string_view source_id,
+                             const CursorState& state) {
+  CheckpointStore store(data_dir / "checkpoints");
+  return store.write(std::string(source_id) + ".json", serializeCursorState(state));
+}
+
+}  // namespace siem

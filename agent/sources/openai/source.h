@@ -1,0 +1,149 @@
+// `type: openai_audit_logs`: pulls GET /organization/audit_logs with the time-window cursor of
+// window.h, emits each new audit log once in (effective_at, id) order, and persists the cursor as
+// acknowledgements arrive (DESIGN §4, §5).
+//
+// Checkpoint file: <data_dir>/checkpoints/<source_id>.json (framed by CheckpointStore). A corrupt
+// checkpoint makes the source not ready and idle until stopped: it is never reset silently.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/api/event.h"
+#include "agent/api/result.h"
+#include "agent/api/source.h"
+#include "agent/config/config.h"
+#include "agent/core/checkpoint_store.h"
+#include "agent/core/clock.h"
+#include "agent/sources/openai/client.h"
+#include "agent/sources/openai/config.h"
+#include "agent/sources/openai/window.h"
+
+namespace siem {
+
+class ComponentMetrics;
+
+// Everything the source reports. The production implementation forwards to ComponentMetrics
+// (source_metrics.cc); tests observe directly. Called from the source thread, except onCursor and
+// onCheckpointError which may also come from the threads that call acknowledged()/commit().
+class OpenAiSourceObserver : public PullObserver {
+ public:
+  // An event the pipeline took: received_events/bytes, audit_events{type,outcome}.
+  virtual void onEventEmitted(std::string_view type, Outcome outcome, std::size_t bytes) = 0;
+  // errors_total{error_type, stage="checkpoint"}: checkpoint_write, checkpoint_corrupt,
+  // checkpoint_unreadable, checkpoint_leftover_temp.
+  virtual void onCheckpointError(std::string_view error_type) = 0;
+  // The cursor moved or was persisted: source_lag_seconds = now - watermark;
+  // checkpoint_timestamp_seconds = watermark when `persisted`.
+  virtual void onCursor(std::int64_t watermark, std::int64_t now_unix, bool persisted) = 0;
+};
+
+// Test seams and tunables that are not configuration.
+struct OpenAiSourceDeps {
+  std::shared_ptr<OpenAiSourceObserver> observer;   // may be null
+  Clock* clock = nullptr;                           // default: the system clocks
+  std::function<double()> unit_random;              // default: a per-source PRNG; values in [0, 1)
+  RetryBackoff backoff;                             // transient failures
+  std::chrono::milliseconds refused_retry{30'000};  // after 401/403/other 4xx
+  std::chrono::milliseconds checkpoint_interval{1'000};  // min time between ack-driven writes
+};
+
+// Plain counters mirroring the metrics (readable without a metrics registry, e.g. in tests).
+struct OpenAiSourceStats {
+  std::uint64_t pages = 0;
+  std::uint64_t events_emitted = 0;
+  std::uint64_t duplicates_dropped = 0;  // already delivered (lookback re-read) or in flight
+  std::uint64_t retries = 0;
+  std::uint64_t windows_halved = 0;
+  std::uint64_t out_of_window = 0;  // events outside the queried range (server bug; re-read later)
+  std::uint64_t checkpoint_writes = 0;
+  std::map<std::string, std::uint64_t, std::less<>> errors;  // error_type → count
+};
+
+class OpenAiAuditLogSource final : public Source {
+ public:
+  // Production constructor: reports to `metrics` (may be null). Defined in source_metrics.cc so
+  // that code which never touches metrics does not need the metrics implementation linked.
+  // `metrics` must outlive the source.
+  OpenAiAuditLogSource(const SourceConfig& config, const OpenAiSourceOptions& options,
+                       std::filesystem::path data_dir, const SourceInfo& info,
+                       ComponentMetrics* metrics, OpenAiSourceDeps deps = {});
+  // Reports only to deps.observer.
+  OpenAiAuditLogSource(const SourceConfig& config, const OpenAiSourceOptions& options,
+                       std::filesystem::path data_dir, const SourceInfo& info,
+                       OpenAiSourceDeps deps);
+  ~OpenAiAuditLogSource() override;
+
+  void run(std::stop_token stop, EventEmitter& out) override;
+  void acknowledged(std::uint64_t upto) override;
+  void commit() override;
+  std::string notReadyReason() const override;
+
+  OpenAiSourceStats stats() const;
+
+ private:
+  class Telemetry;
+  struct Snapshot {
+    std::string json;
+    std::uint64_t version;
+    std::int64_t watermark;
+  };
+  enum class Collected : std::uint8_t { kDone, kOverflow, kStopped };
+
+  void runCycles(std::stop_token stop, EventEmitter& out);
+  Result<CursorState> loadCursor();
+  Collected collectWindow(const TimeWindow& window, std::stop_token stop,
+                          std::vector<Event>& events);
+  std::optional<FetchResult> fetchAuthorized(const AuditLogQuery& query, std::stop_token stop);
+  // Persists the cursor if it changed; `force` ignores checkpoint_interval.
+  void persist(bool force);
+  void writeSnapshot(const Snapshot& snapshot);
+  void setNotReady(std::string reason);
+  void idleUntilStopped(std::stop_token stop);
+  bool waitForNextPoll(std::stop_token stop);
+  std::string checkpointName() const { return id_ + ".json"; }
+
+  const std::string id_;
+  const std::string organization_id_;
+  const OpenAiSourceOptions options_;
+  OpenAiSourceDeps deps_;
+  std::unique_ptr<Clock> owned_clock_;
+  Clock* clock_;
+  std::unique_ptr<Telemetry> telemetry_;
+  CheckpointStore store_;
+  std::unique_ptr<OpenAiClient> client_;  // used only by the run() thread
+
+  mutable std::mutex state_mutex_;  // guards cursor_ and last_write_
+  std::optional<WindowCursor> cursor_;
+  std::chrono::steady_clock::time_point last_write_{};
+
+  std::mutex write_mutex_;  // serializes checkpoint writes
+  // Version of the cursor state last written (-1: none yet). Written under write_mutex_.
+  std::atomic<std::int64_t> written_version_{-1};
+
+  mutable std::mutex reason_mutex_;  // guards not_ready_
+  std::string not_ready_;
+};
+
+// The checkpoint file of a source.
+std::filesystem::path openAiCheckpointPath(const std::filesystem::path& data_dir,
+                                           std::string_view source_id);
+// For `siem-agent checkpoint show`: the persisted cursor, nullopt when the source never ran. Does
+// not touch leftovers of an interrupted write (an agent may be running).
+Result<std::optional<CursorState>> readCheckpoint(const std::filesystem::path& data_dir,
+                                                  std::string_view source_id);
+// For `siem-agent checkpoint reset [--to T]` (run with the agent stopped): replaces the cursor.
+Result<void> writeCheckpoint(const std::filesystem::path& data_dir, std::string_view source_id,
+                             const CursorState& state);
+
+}  // namespace siem

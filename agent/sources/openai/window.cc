@@ -1,0 +1,228 @@
+#include "agent/sources/openai/window.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "agent/core/time_spec.h"
+
+namespace siem {
+namespace {
+
+void appendJsonString(std::string& out, std::string_view s) {
+  out.push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out.append(fmt::format("\\u{:04x}", static_cast<unsigned>(c)));
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+}  // namespace
+
+std::string serializeCursorState(const CursorState& state) {
+  std::vector<std::pair<std::int64_t, const std::string*>> seen;
+  seen.reserve(state.seen.size());
+  for (const auto& [id, t] : state.seen) seen.emplace_back(t, &id);
+  std::sort(seen.begin(), seen.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : *a.second < *b.second;
+  });
+  std::string out;
+  out.reserve(128 + seen.size() * 48);
+  out.append(
+      fmt::format("{{\"format\":1,\"watermark\":{},\"watermark_time\":\"{}\",\"origin\":{},"
+                  "\"seen\":{{",
+                  state.watermark, formatRfc3339(state.watermark), state.origin));
+  bool first = true;
+  for (const auto& [t, id] : seen) {
+    if (!first) out.push_back(',');
+    first = false;
+    out.append("\n");
+    appendJsonString(out, *id);
+    out.append(fmt::format(":{}", t));
+  }
+  out.append("}}\n");
+  return out;
+}
+
+Result<CursorState> parseCursorState(std::string_view json, simdjson::ondemand::parser& parser) {
+  namespace od = simdjson::ondemand;
+  simdjson::padded_string padded(json);
+  od::document doc;
+  auto bad = [](std::string_view what) { return fail(fmt::format("cursor state: {}", what)); };
+  if (parser.iterate(padded).get(doc)) return bad("not valid JSON");
+  od::object top;
+  if (doc.get_object().get(top)) return bad("not a JSON object");
+  CursorState state;
+  bool has_format = false;
+  bool has_watermark = false;
+  for (auto field_result : top) {
+    od::field field;
+    std::string_view key;
+    if (std::move(field_result).get(field) || field.unescaped_key().get(key))
+      return bad("not valid JSON");
+    if (key == "format") {
+      std::int64_t format = 0;
+      if (field.value().get_int64().get(format)) return bad("`format` is not an integer");
+      if (format != 1) return bad(fmt::format("unsupported format {}", format));
+      has_format = true;
+    } else if (key == "watermark") {
+      if (field.value().get_int64().get(state.watermark))
+        return bad("`watermark` is not an integer");
+      has_watermark = true;
+    } else if (key == "origin") {
+      if (field.value().get_int64().get(state.origin)) return bad("`origin` is not an integer");
+    } else if (key == "seen") {
+      od::object seen;
+      if (field.value().get_object().get(seen)) return bad("`seen` is not an object");
+      for (auto entry_result : seen) {
+        od::field entry;
+        std::string_view id;
+        std::int64_t t = 0;
+        if (std::move(entry_result).get(entry) || entry.unescaped_key().get(id))
+          return bad("not valid JSON");
+        if (entry.value().get_int64().get(t)) return bad("a `seen` time is not an integer");
+        state.seen.insert_or_assign(std::string(id), t);
+      }
+    }
+  }
+  const char* rest = nullptr;
+  if (doc.current_location().get(rest) == simdjson::SUCCESS) return bad("content after the object");
+  if (!has_format) return bad("`format` is missing");
+  if (!has_watermark) return bad("`watermark` is missing");
+  return state;
+}
+
+WindowCursor::WindowCursor(CursorState state, std::int64_t lookback_secs)
+    : state_(std::move(state)),
+      lookback_(std::max<std::int64_t>(lookback_secs, 0)),
+      scanned_until_(state_.watermark),
+      next_start_(std::max(state_.origin, state_.watermark - lookback_)),
+      completed_end_(state_.watermark) {}
+
+TimeWindow WindowCursor::nextWindow(std::int64_t now, std::int64_t max_span) const {
+  TimeWindow w;
+  w.start = next_start_;
+  w.end = now;
+  w.read_at = now;
+  if (max_span > 0 && w.end - w.start > max_span) w.end = w.start + max_span;
+  return w;
+}
+
+std::size_t WindowCursor::selectNew(std::vector<Event>& events) const {
+  // Decide first, move afterwards: the views in `in_window` point into the untouched vector.
+  std::vector<char> keep(events.size(), 0);
+  {
+    std::unordered_set<std::string_view> in_window;
+    in_window.reserve(events.size());
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      const std::string& id = events[i].id;
+      keep[i] =
+          !state_.seen.contains(id) && !pending_ids_.contains(id) && in_window.insert(id).second;
+    }
+  }
+  const std::size_t before = events.size();
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < before; ++i) {
+    if (!keep[i]) continue;
+    if (kept != i) events[kept] = std::move(events[i]);
+    ++kept;
+  }
+  events.erase(events.begin() + static_cast<std::ptrdiff_t>(kept), events.end());
+  std::sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
+    return a.effective_at != b.effective_at ? a.effective_at < b.effective_at : a.id < b.id;
+  });
+  return before - kept;
+}
+
+void WindowCursor::markSeen(std::string id, std::int64_t effective_at) {
+  state_.seen.insert_or_assign(std::move(id), effective_at);
+  ++version_;
+}
+
+void WindowCursor::emitted(std::uint64_t seq, std::string id, std::int64_t effective_at) {
+  last_emitted_seq_ = seq;
+  any_emitted_ = true;
+  if (acked_upto_ && seq <= *acked_upto_) {
+    markSeen(std::move(id), effective_at);
+    return;
+  }
+  pending_ids_.insert(id);
+  pending_.push_back(Pending{seq, std::move(id), effective_at});
+  ++pending_times_[effective_at];
+  advance();
+}
+
+void WindowCursor::windowDone(const TimeWindow& window) {
+  scanned_until_ = std::max(scanned_until_, window.end);
+  // Events in [window.start, read_at - lookback) were indexed when the window was read; the rest
+  // may still gain late ones and is read again.
+  next_start_ = std::max(next_start_,
+                         std::max(window.start, std::min(window.end, window.read_at - lookback_)));
+  bool all_acked = !any_emitted_ || (acked_upto_ && last_emitted_seq_ <= *acked_upto_);
+  if (all_acked) {
+    completed_end_ = std::max(completed_end_, window.end);
+    advance();
+  } else {
+    marks_.push_back(WindowMark{last_emitted_seq_, window.end});
+  }
+}
+
+bool WindowCursor::acknowledged(std::uint64_t upto) {
+  if (acked_upto_ && upto <= *acked_upto_) return false;
+  acked_upto_ = upto;
+  while (!pending_.empty() && pending_.front().seq <= upto) {
+    Pending& p = pending_.front();
+    pending_ids_.erase(p.id);
+    auto it = pending_times_.find(p.effective_at);
+    if (--it->second == 0) pending_times_.erase(it);
+    markSeen(std::move(p.id), p.effective_at);
+    pending_.pop_front();
+  }
+  bool completed = false;
+  while (!marks_.empty() && marks_.front().last_seq <= upto) {
+    completed_end_ = std::max(completed_end_, marks_.front().end);
+    marks_.pop_front();
+    completed = true;
+  }
+  advance();
+  return completed;
+}
+
+void WindowCursor::advance() {
+  std::int64_t candidate = pending_times_.empty() ? completed_end_ : pending_times_.begin()->first;
+  if (candidate > state_.watermark) {
+    state_.watermark = candidate;
+    ++version_;
+  }
+}
+
+const CursorState& WindowCursor::prunedState() {
+  const std::int64_t keep_from = state_.watermark - lookback_;
+  std::erase_if(state_.seen, [keep_from](const auto& entry) { return entry.second < keep_from; });
+  return state_;
+}
+
+}  // namespace siem
