@@ -5,6 +5,8 @@
 #include "agent/sources/openai/source.h"
 #include "sinks/file/config.h"
 #include "sinks/file/sink.h"
+#include "sinks/kafka/config.h"
+#include "sinks/kafka/sink.h"
 #include "sinks/splunk_hec/config.h"
 #include "sinks/splunk_hec/sink.h"
 #include "sinks/stdout/config.h"
@@ -32,6 +34,7 @@ ComponentRegistry builtinComponents() {
   r.sinks.push_back({"file", kAllEncodings, parseFileSinkOptions, createFileSink});
   r.sinks.push_back({"stdout", kAllEncodings, parseStdoutSinkOptions, createStdoutSink});
   r.sinks.push_back({"splunk_hec", kAllEncodings, parseSplunkHecSinkOptions, createSplunkHecSink});
+  r.sinks.push_back({"kafka", kAllEncodings, parseKafkaSinkOptions, createKafkaSink});
   return r;
 }
 

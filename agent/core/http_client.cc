@@ -230,7 +230,7 @@ HttpResult HttpClient::send(const HttpRequest& request) {
                    static_cast<long>(std::min(options_.connect_timeout, request.timeout).count()));
   curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
                    static_cast<curl_off_t>(options_.max_response_bytes));
-  if (options_.accept_gzip) curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
+  if (options_.accept_gzip) curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "gzip");
 
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, options_.tls.verify ? 1L : 0L);
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, options_.tls.verify ? 2L : 0L);

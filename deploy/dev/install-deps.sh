@@ -8,6 +8,7 @@ packages=(
   libexpected-dev libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev zlib1g-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   prometheus   # promtool, for the metrics and alert-rule checks
+  kcat         # a real Kafka consumer, for the Kafka sink's tests
 )
 
 if [ "$(id -u)" -ne 0 ]; then
