@@ -25,6 +25,7 @@ class HecReceiver:
         self.token = token
         self.extra = list(extra)
         self.tls = tls  # a Pki, or None for plain HTTP
+        self.client_auth = False  # with tls: require the Pki's client certificate
         self.name = name
         self.port = 0
         self.process = None
@@ -33,6 +34,7 @@ class HecReceiver:
         self._context = None
         if tls:
             self._context = ssl.create_default_context(cafile=tls.ca)
+            self._context.load_cert_chain(tls.client_cert, tls.client_key)
         self.start()
 
     @property
@@ -44,6 +46,8 @@ class HecReceiver:
         argv = [self.binary, "--port", str(self.port), "--token", self.token, *self.extra]
         if self.tls:
             argv += ["--tls-cert", self.tls.server_cert, "--tls-key", self.tls.server_key]
+            if self.client_auth:
+                argv += ["--tls-client-ca", self.tls.ca]
         name = self.name if self.restarts == 0 else f"{self.name}.{self.restarts}"
         self.restarts += 1
         self.process = h.Process(name, argv, self.workdir)
@@ -114,8 +118,8 @@ class HecReceiver:
 
 
 class Pki:
-    """A throw-away CA, a server certificate it signed (for 127.0.0.1, localhost and hec.test) and
-    a second, unrelated CA, made with the openssl command."""
+    """A throw-away CA, a server certificate it signed (for 127.0.0.1, localhost and hec.test), a
+    client certificate it signed, and a second, unrelated CA, made with the openssl command."""
 
     def __init__(self, directory):
         os.makedirs(directory, exist_ok=True)
@@ -134,6 +138,17 @@ class Pki:
         self._openssl("x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", self.ca_key,
                       "-CAcreateserial", "-days", "2", "-sha256", "-extfile", ext,
                       "-out", self.server_cert)
+        self.client_key = os.path.join(directory, "client.key")
+        self.client_cert = os.path.join(directory, "client.pem")
+        client_csr = os.path.join(directory, "client.csr")
+        client_ext = os.path.join(directory, "client.ext")
+        with open(client_ext, "w") as f:
+            f.write("extendedKeyUsage=clientAuth\n")
+        self._openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", self.client_key,
+                      "-subj", "/CN=siem-agent", "-out", client_csr)
+        self._openssl("x509", "-req", "-in", client_csr, "-CA", self.ca, "-CAkey", self.ca_key,
+                      "-CAcreateserial", "-days", "2", "-sha256", "-extfile", client_ext,
+                      "-out", self.client_cert)
 
     def _ca(self, name):
         key = os.path.join(self.dir, f"{name}.key")

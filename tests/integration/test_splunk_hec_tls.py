@@ -4,7 +4,9 @@ certificate made at test time (openssl).
 Phase 1: the agent trusts the wrong CA. It must not send anything, say why in its log and in
 /readyz, dead-letter nothing and keep its cursor, and exit cleanly.
 Phase 2: restarted with the right CA (and tls.server_name, the certificate's DNS name, while
-connecting to 127.0.0.1), it delivers every event exactly once."""
+connecting to 127.0.0.1), it delivers every event exactly once.
+Phase 3: the receiver now demands a client certificate (mutual TLS): without one nothing goes
+through and nothing is lost; with tls.cert_file/key_file the new events are delivered once."""
 
 import collections
 import os
@@ -98,6 +100,31 @@ def main(args):
             assert max(counts.values()) == 1, "duplicates"
             assert set(counts) == expected
             h.wait_until(lambda: hec_fake.ready(port)[0] == 200, 30, "/readyz to recover")
+
+            # Phase 3: mutual TLS.
+            rx.stop()
+            rx.client_auth = True
+            rx.start()
+            indexed = len(rx.ids())
+            # With TLS 1.3 the server refuses the missing certificate after the client's side of
+            # the handshake, so the client sees a closed connection rather than a TLS error.
+            errors = hec_fake.sink_metric(port, "siem_agent_component_errors_total", SINK)
+            sim.generate(50)
+            fresh = set(sim.ids()) - expected
+            assert len(fresh) == 50
+            h.wait_until(lambda: hec_fake.sink_metric(
+                port, "siem_agent_component_errors_total", SINK) >= errors + 2,
+                60, "send errors without a client certificate")
+            assert len(rx.ids()) == indexed
+            assert agent.process.stop(timeout=60) == 0
+            agent.close()
+            agent = None
+            agent, port = run("agent-client-cert",
+                              f"{{ ca_file: {pki.ca}, cert_file: {pki.client_cert}, "
+                              f"key_file: {pki.client_key} }}")
+            h.wait_until(lambda: fresh <= set(rx.ids()), 120, "events over mutual TLS")
+            counts = collections.Counter(rx.ids())
+            assert max(counts.values()) == 1 and set(counts) == expected | fresh
             rc = agent.process.stop(timeout=60)
             assert rc == 0, f"exit code {rc}"
         finally:

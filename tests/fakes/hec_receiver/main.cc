@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   std::string record = "full";
   std::string tls_cert;
   std::string tls_key;
+  std::string tls_client_ca;
   std::size_t threads = 8;
 
   app.add_option("--host", host, "Address to bind")->capture_default_str();
@@ -68,6 +69,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--tls-cert", tls_cert, "PEM certificate: serve HTTPS");
   app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
+  app.add_option("--tls-client-ca", tls_client_ca,
+                 "Require a client certificate issued by this PEM CA (mutual TLS)");
   app.add_option("--threads", threads, "HTTP worker threads")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
@@ -76,8 +79,8 @@ int main(int argc, char** argv) {
 
   spdlog::set_default_logger(spdlog::stderr_color_mt("hec_receiver"));
   spdlog::set_level(options.verbose ? spdlog::level::info : spdlog::level::warn);
-  if (tls_cert.empty() != tls_key.empty()) {
-    spdlog::error("--tls-cert and --tls-key go together");
+  if (tls_cert.empty() != tls_key.empty() || (!tls_client_ca.empty() && tls_cert.empty())) {
+    spdlog::error("--tls-cert and --tls-key go together, and --tls-client-ca needs them");
     return 2;
   }
   options.settings.tokens.insert(tokens.begin(), tokens.end());
@@ -98,7 +101,8 @@ int main(int argc, char** argv) {
   if (tls_cert.empty()) {
     http = std::make_unique<httplib::Server>();
   } else {
-    auto tls = std::make_unique<httplib::SSLServer>(tls_cert.c_str(), tls_key.c_str());
+    auto tls = std::make_unique<httplib::SSLServer>(
+        tls_cert.c_str(), tls_key.c_str(), tls_client_ca.empty() ? nullptr : tls_client_ca.c_str());
     if (!tls->is_valid()) {
       spdlog::error("cannot load --tls-cert/--tls-key");
       return 1;
