@@ -7,6 +7,8 @@
 #include "sinks/file/sink.h"
 #include "sinks/kafka/config.h"
 #include "sinks/kafka/sink.h"
+#include "sinks/splunk_hec/config.h"
+#include "sinks/splunk_hec/sink.h"
 #include "sinks/stdout/config.h"
 #include "sinks/stdout/sink.h"
 
@@ -18,8 +20,10 @@ const std::vector<Encoding> kAllEncodings = {Encoding::kOcsf, Encoding::kEcs, En
 Result<std::unique_ptr<Source>> createOpenAiSource(const SourceConfig& config, SourceEnv& env) {
   const auto* options = dynamic_cast<const OpenAiSourceOptions*>(config.options.get());
   if (options == nullptr) return fail("missing options");
+  OpenAiSourceDeps deps;
+  deps.read_only = env.dry_run;
   return std::unique_ptr<Source>(std::make_unique<OpenAiAuditLogSource>(
-      config, *options, env.config.data_dir, env.info, &env.metrics));
+      config, *options, env.config.data_dir, env.info, &env.metrics, std::move(deps)));
 }
 
 }  // namespace
@@ -29,6 +33,7 @@ ComponentRegistry builtinComponents() {
   r.sources.push_back({"openai_audit_logs", parseOpenAiSourceOptions, createOpenAiSource});
   r.sinks.push_back({"file", kAllEncodings, parseFileSinkOptions, createFileSink});
   r.sinks.push_back({"stdout", kAllEncodings, parseStdoutSinkOptions, createStdoutSink});
+  r.sinks.push_back({"splunk_hec", kAllEncodings, parseSplunkHecSinkOptions, createSplunkHecSink});
   r.sinks.push_back({"kafka", kAllEncodings, parseKafkaSinkOptions, createKafkaSink});
   return r;
 }

@@ -230,7 +230,7 @@ HttpResult HttpClient::send(const HttpRequest& request) {
                    static_cast<long>(std::min(options_.connect_timeout, request.timeout).count()));
   curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
                    static_cast<curl_off_t>(options_.max_response_bytes));
-  if (options_.accept_gzip) curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
+  if (options_.accept_gzip) curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "gzip");
 
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, options_.tls.verify ? 1L : 0L);
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, options_.tls.verify ? 2L : 0L);
@@ -272,7 +272,13 @@ HttpResult HttpClient::send(const HttpRequest& request) {
   for (const auto& [name, value] : request.headers.all()) {
     if (equalsIgnoreCase(name, "User-Agent")) has_user_agent = true;
     // "Name;" is curl's spelling of a header with an empty value.
-    if (!append(value.empty() ? name + ";" : name + ": " + value)) {
+    std::string line = name;
+    if (value.empty()) {
+      line.push_back(';');
+    } else {
+      line.append(": ").append(value);
+    }
+    if (!append(line)) {
       return tl::unexpected(TransportError{TransportErrorKind::kOther, "out of memory"});
     }
   }

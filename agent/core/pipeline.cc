@@ -56,7 +56,7 @@ Result<void> Pipeline::build() {
     auto slot = std::make_unique<SourceSlot>();
     slot->info = SourceInfo{sc.id, sc.type, sc.organization_id, static_cast<std::uint32_t>(i)};
     slot->metrics = &metrics_.component(sc.id, "source", sc.type);
-    SourceEnv env{config_, *slot->metrics, slot->info};
+    SourceEnv env{config_, *slot->metrics, slot->info, options_.dry_run};
     auto created = type->create(sc, env);
     if (!created) return fail("source " + sc.id + ": " + created.error().message);
     sources.push_back(std::move(*created));
@@ -112,15 +112,10 @@ Result<void> Pipeline::assemble(std::vector<std::unique_ptr<Source>> sources,
   }
   for (std::size_t i = 0; i < sources.size(); ++i) {
     SourceSlot& slot = *sources_[i];
-    slot.source =
-        options_.dry_run ? makeNonCommittingSource(std::move(sources[i])) : std::move(sources[i]);
+    slot.source = std::move(sources[i]);
     Source* source = slot.source.get();
     slot.tracker =
         std::make_unique<AckTracker>([source](std::uint64_t upto) { source->acknowledged(upto); });
-    slot.encodings_needed.assign(kEncodingCount, false);
-    for (std::uint32_t k : router_->reachableSinks(slot.info.index)) {
-      slot.encodings_needed[static_cast<std::size_t>(config_.sinks[k].encoding)] = true;
-    }
   }
   return {};
 }

@@ -63,7 +63,6 @@ class Pipeline {
     std::unique_ptr<Source> source;
     ComponentMetrics* metrics = nullptr;
     std::unique_ptr<AckTracker> tracker;
-    std::vector<bool> encodings_needed;  // by Encoding, over the sinks this source can reach
     std::jthread thread;
   };
 

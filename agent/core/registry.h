@@ -30,6 +30,7 @@ struct SourceEnv {
   const Config& config;
   ComponentMetrics& metrics;
   const SourceInfo& info;
+  bool dry_run = false;  // never persist a cursor
 };
 
 // Reads the type's own keys from the component's mapping (the common keys were already read by

@@ -89,15 +89,4 @@ void Router::match(std::uint32_t source_index, const Event& event,
   out.erase(std::unique(out.begin(), out.end()), out.end());
 }
 
-std::vector<std::uint32_t> Router::reachableSinks(std::uint32_t source_index) const {
-  std::vector<std::uint32_t> out;
-  for (const auto& r : routes_) {
-    if (source_index < r.from.size() && r.from[source_index])
-      out.insert(out.end(), r.sinks.begin(), r.sinks.end());
-  }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
-}
-
 }  // namespace siem

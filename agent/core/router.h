@@ -25,9 +25,6 @@ class Router {
   // with index `source_index`) goes to.
   void match(std::uint32_t source_index, const Event& event, std::vector<std::uint32_t>& out) const;
 
-  // The sinks any route from this source can reach (ascending).
-  std::vector<std::uint32_t> reachableSinks(std::uint32_t source_index) const;
-
  private:
   struct CompiledRoute {
     std::string name;

@@ -69,7 +69,8 @@ prometheus::Labels withLabels(const std::map<std::string, std::string>& base,
 // Every family the agent exports. Built once by Metrics; the references point into the registry.
 struct ComponentMetrics::Families {
   explicit Families(prometheus::Registry& r)
-      : received_events(counter(r, "component_received_events_total",
+      : registry(r),
+        received_events(counter(r, "component_received_events_total",
                                 "Events received by a source from its upstream API or file.")),
         received_bytes(counter(r, "component_received_bytes_total",
                                "Raw bytes received by a source from its upstream.")),
@@ -106,6 +107,7 @@ struct ComponentMetrics::Families {
                              "Audit events received by a source, by event type and outcome; "
                              "unusual or excess type names are counted as \"other\".")) {}
 
+  prometheus::Registry& registry;  // for families only some component types have
   prometheus::Family<prometheus::Counter>& received_events;
   prometheus::Family<prometheus::Counter>& received_bytes;
   prometheus::Family<prometheus::Counter>& sent_events;
@@ -141,6 +143,12 @@ ComponentMetrics::ComponentMetrics(Families& families, std::map<std::string, std
       checkpoint_timestamp(families.checkpoint_timestamp.Add(labels)),
       families_(families),
       labels_(std::move(labels)) {}
+
+prometheus::Gauge& ComponentMetrics::extraGauge(const std::string& name, const std::string& help) {
+  // The registry merges families of the same name, and Add() returns the existing child for the
+  // same labels, so every call with `name` yields the same gauge.
+  return gauge(families_.registry, name, help).Add(labels_);
+}
 
 void ComponentMetrics::error(std::string_view error_type, std::string_view stage) {
   std::string type_label(isLabelToken(error_type, kMaxErrorLabelLength) ? error_type : kOther);

@@ -48,6 +48,10 @@ class ComponentMetrics {
   // otherwise it is counted as event_type="other", so a misbehaving server cannot explode
   // cardinality. Outcomes are bounded the same way (8 distinct values).
   void auditEvent(std::string_view event_type, std::string_view outcome);
+  // A gauge `siem_agent_<name>` with this component's labels, for a metric only some component
+  // types have (e.g. splunk_pending_acks). The first call registers it; later calls with the
+  // same name return the same gauge.
+  prometheus::Gauge& extraGauge(const std::string& name, const std::string& help);
 
   ComponentMetrics(const ComponentMetrics&) = delete;
   ComponentMetrics& operator=(const ComponentMetrics&) = delete;

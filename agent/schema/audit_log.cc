@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -85,71 +86,131 @@ bool digitsAt(std::string_view s, std::size_t pos, std::size_t n, int* out) {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
-// Leftovers
+// TrackedObject
 
 object emptyObject() {
   thread_local EmptyObject empty;
   return empty.value;
 }
 
-void Leftovers::reset(object obj) {
+void TrackedObject::reset(object obj, std::span<const std::string_view> slots) {
   object_ = obj;
   valid_ = true;
-  consumed_count_ = 0;
+  consumed_ = 0;
+  attached_ = 0;
   child_count_ = 0;
-}
-
-void Leftovers::consume(std::string_view key) {
-  // Past capacity a member simply stays a leftover: duplicated, never lost.
-  if (valid_ && consumed_count_ < kMaxConsumed) consumed_[consumed_count_++] = key;
-}
-
-void Leftovers::attach(std::string_view key, const Leftovers* child) {
-  if (valid_ && child_count_ < kMaxChildren) children_[child_count_++] = {key, child};
-}
-
-bool Leftovers::isConsumed(std::string_view key) const {
-  for (std::size_t i = 0; i < consumed_count_; ++i) {
-    if (consumed_[i] == key) return true;
+  std::memset(slot_index_, -1, sizeof slot_index_);
+  const std::size_t slot_count = std::min(slots.size(), kMaxSlots);
+  std::size_t next = 0;  // OpenAI sends members in slot order: try the slot after the last hit
+  std::size_t n = 0;
+  for (simdjson::dom::key_value_pair member : obj) {
+    if (n < kMaxIndexed) {
+      members_[n].key = member.key.data();
+      members_[n].key_size = member.key.size();
+      std::memcpy(members_[n].value, &member.value, sizeof member.value);
+      std::size_t i = next;
+      for (std::size_t k = 0; k < slot_count; ++k, ++i) {
+        if (i == slot_count) i = 0;
+        // The first member of a name wins, as in a lookup.
+        if (sameKey(member.key, slots[i]) && slot_index_[i] < 0) {
+          slot_index_[i] = static_cast<std::int8_t>(n);
+          next = i + 1;
+          break;
+        }
+      }
+    }
+    ++n;
   }
-  return false;
+  total_ = n;
+  indexed_ = std::min(n, kMaxIndexed);
 }
 
-const Leftovers* Leftovers::childFor(std::string_view key) const {
+bool TrackedObject::slot(std::size_t i, element* out) const {
+  if (!valid_ || slot_index_[i] < 0) return false;
+  std::memcpy(out, members_[slot_index_[i]].value, sizeof *out);
+  return true;
+}
+
+std::string_view TrackedObject::slotString(std::size_t i) const {
+  element e;
+  std::string_view s;
+  if (!slot(i, &e) || e.get_string().get(s)) return {};
+  return s;
+}
+
+bool TrackedObject::slotObject(std::size_t i, object* out) const {
+  element e;
+  return slot(i, &e) && !e.get_object().get(*out);
+}
+
+int TrackedObject::indexOf(std::string_view key) const {
+  for (std::size_t i = 0; i < indexed_; ++i) {
+    if (sameKey({members_[i].key, members_[i].key_size}, key)) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+bool TrackedObject::find(std::string_view key, element* out) const {
+  const int i = indexOf(key);
+  if (i >= 0) {
+    std::memcpy(out, members_[i].value, sizeof *out);
+    return true;
+  }
+  return total_ > indexed_ && siem::elementAt(object_, key, out);
+}
+
+void TrackedObject::consume(std::string_view key) {
+  const int i = indexOf(key);
+  if (i >= 0) consumed_ |= std::uint32_t{1} << i;
+}
+
+void TrackedObject::attach(std::string_view key, const TrackedObject* child) {
+  const int i = indexOf(key);
+  if (i < 0 || child_count_ == kMaxChildren) return;  // not indexed: the member stays whole
+  attached_ |= std::uint32_t{1} << i;
+  child_index_[child_count_] = static_cast<std::uint8_t>(i);
+  children_[child_count_++] = child;
+}
+
+const TrackedObject* TrackedObject::childAt(std::size_t index) const {
   for (std::size_t i = 0; i < child_count_; ++i) {
-    if (children_[i].first == key) return children_[i].second;
+    if (child_index_[i] == index) return children_[i];
   }
   return nullptr;
 }
 
-bool Leftovers::empty() const {
+bool TrackedObject::empty() const {
   if (!valid_) return true;
-  for (simdjson::dom::key_value_pair member : object_) {
-    if (isConsumed(member.key)) continue;
-    if (const Leftovers* child = childFor(member.key)) {
-      if (!child->empty()) return false;
-      continue;
-    }
-    return false;
+  if (total_ > indexed_) return false;
+  const std::uint32_t all = (std::uint32_t{1} << indexed_) - 1;
+  if (((consumed_ | attached_) & all) != all) return false;
+  for (std::size_t i = 0; i < child_count_; ++i) {
+    if ((consumed_ >> child_index_[i] & 1) == 0 && !children_[i]->empty()) return false;
   }
   return true;
 }
 
-void Leftovers::writeMembers(JsonWriter& w) const {
+void TrackedObject::writeMembers(JsonWriter& w) const {
   if (!valid_) return;
+  std::size_t i = 0;
   for (simdjson::dom::key_value_pair member : object_) {
-    if (isConsumed(member.key)) continue;
-    if (const Leftovers* child = childFor(member.key)) {
-      if (child->empty()) continue;
-      w.key(member.key);
-      if (w.depth() >= JsonWriter::kMaxDepth) {
-        w.string(simdjson::to_string(member.value));
+    const std::size_t index = i++;
+    if (index < indexed_) {
+      const std::uint32_t bit = std::uint32_t{1} << index;
+      if (consumed_ & bit) continue;
+      if (attached_ & bit) {
+        const TrackedObject* child = childAt(index);
+        if (child->empty()) continue;
+        w.key(member.key);
+        if (w.depth() >= JsonWriter::kMaxDepth) {
+          w.string(simdjson::to_string(member.value));
+          continue;
+        }
+        w.beginObject();
+        child->writeMembers(w);
+        w.endObject();
         continue;
       }
-      w.beginObject();
-      child->writeMembers(w);
-      w.endObject();
-      continue;
     }
     w.key(member.key);
     writeJsonValue(w, member.value);
@@ -159,18 +220,61 @@ void Leftovers::writeMembers(JsonWriter& w) const {
 // ---------------------------------------------------------------------------------------------
 // Accessors
 
+bool elementAt(object obj, std::string_view key, element* out) {
+  for (simdjson::dom::key_value_pair member : obj) {
+    if (sameKey(member.key, key)) {
+      *out = member.value;
+      return true;
+    }
+  }
+  return false;
+}
+
 std::string_view stringAt(object obj, std::string_view key) {
+  element e;
   std::string_view s;
-  if (obj.at_key(key).get_string().get(s)) return {};
+  if (!elementAt(obj, key, &e) || e.get_string().get(s)) return {};
   return s;
 }
 
 bool objectAt(object obj, std::string_view key, object* out) {
-  return !obj.at_key(key).get_object().get(*out);
+  element e;
+  return elementAt(obj, key, &e) && !e.get_object().get(*out);
 }
 
-bool elementAt(object obj, std::string_view key, element* out) {
-  return !obj.at_key(key).get(*out);
+std::string_view stringAt(const TrackedObject& obj, std::string_view key) {
+  element e;
+  std::string_view s;
+  if (!obj.find(key, &e) || e.get_string().get(s)) return {};
+  return s;
+}
+
+bool objectAt(const TrackedObject& obj, std::string_view key, object* out) {
+  element e;
+  return obj.find(key, &e) && !e.get_object().get(*out);
+}
+
+bool elementAt(const TrackedObject& obj, std::string_view key, element* out) {
+  return obj.find(key, out);
+}
+
+std::string_view stringAtPath(const TrackedObject& obj, std::string_view path,
+                              std::string_view* matched) {
+  // Paths whose alternatives are all plain member names use the index; others scan.
+  if (path.find('.') == std::string_view::npos) {
+    while (!path.empty()) {
+      const auto bar = path.find('|');
+      const std::string_view alt = path.substr(0, bar);
+      path = bar == std::string_view::npos ? std::string_view{} : path.substr(bar + 1);
+      const std::string_view s = stringAt(obj, alt);
+      if (!s.empty()) {
+        if (matched != nullptr) *matched = alt;
+        return s;
+      }
+    }
+    return {};
+  }
+  return obj.valid() ? stringAtPath(obj.dom(), path, matched) : std::string_view{};
 }
 
 std::string_view stringAtPath(object obj, std::string_view path, std::string_view* matched) {
@@ -390,6 +494,32 @@ std::string_view ActorView::label() const {
   return key_id;
 }
 
+namespace {
+
+// Member names of the slots in audit_log.h, in enum order.
+constexpr std::string_view kRootSlots[] = {"id",          "type",   "effective_at", "project",
+                                           "actor",       "event",  "created_at",   "target",
+                                           "api_request", "success"};
+constexpr std::string_view kActorSlots[] = {"type", "session", "api_key",
+                                            "id",   "name",    "ip_address"};
+constexpr std::string_view kSessionSlots[] = {"user", "ip_address", "user_agent",
+                                              "ja3",  "ja4",        "ip_address_details"};
+constexpr std::string_view kUserSlots[] = {"id", "email"};
+constexpr std::string_view kDetailsSlots[] = {"country", "city",     "region",   "region_code",
+                                              "asn",     "latitude", "longitude"};
+constexpr std::string_view kApiKeySlots[] = {"id", "type", "user", "service_account"};
+constexpr std::string_view kProjectSlots[] = {"id", "name"};
+constexpr std::string_view kPayloadSlots[] = {
+    "id", "name", "data", "changes_requested", "error_code", "error_message"};
+static_assert(std::size(kRootSlots) == kRootSuccess + 1);
+static_assert(std::size(kActorSlots) == kActorIpAddress + 1);
+static_assert(std::size(kSessionSlots) == kSessionDetails + 1);
+static_assert(std::size(kDetailsSlots) == kDetailsLongitude + 1);
+static_assert(std::size(kApiKeySlots) == kKeyServiceAccount + 1);
+static_assert(std::size(kPayloadSlots) == kPayloadErrorMessage + 1);
+
+}  // namespace
+
 AuditLog::AuditLog(const Event& event) {
   raw = event.raw;
   id = event.id;
@@ -410,13 +540,14 @@ AuditLog::AuditLog(const Event& event) {
   }
   if (err || !doc.is_object()) {
     parse_error = err ? simdjson::error_message(err) : "the audit log is not a JSON object";
-    root_left.reset(root);
+    root_fields.reset(root);
     shape = Shape::kUnparsed;
     return;
   }
   root = doc.get_object().value_unsafe();
-  root_left.reset(root);
-  const bool seed = stringAt(root, "type").empty() && !stringAt(root, "event").empty();
+  root_fields.reset(root, kRootSlots);
+  const bool seed =
+      root_fields.slotString(kRootType).empty() && !root_fields.slotString(kRootEvent).empty();
   if (seed) {
     shape = Shape::kSeed;
     loadSeed(event);
@@ -426,117 +557,125 @@ AuditLog::AuditLog(const Event& event) {
   }
 }
 
-void AuditLog::loadOpenAi(const Event& event) {
-  const std::string_view raw_id = stringAt(root, "id");
-  if (event.id.empty()) id = raw_id;
-  if (!raw_id.empty() && raw_id == id) root_left.consume("id");
+void AuditLog::loadProject() {
+  object project;
+  if (root_fields.slotObject(kRootProject, &project)) {
+    project_fields.reset(project, kProjectSlots);
+    project_id = project_fields.slotString(kProjectId);
+    project_name = project_fields.slotString(kProjectName);
+    root_fields.attach("project", &project_fields);
+  }
+}
 
-  const std::string_view raw_type = stringAt(root, "type");
+void AuditLog::loadPayload(element value, std::string_view key) {
+  payload = value;
+  has_payload = true;
+  if (payload.is_object()) {
+    payload_is_object = true;
+    payload_object = payload.get_object().value_unsafe();
+    payload_fields.reset(payload_object, kPayloadSlots);
+    root_fields.attach(key, &payload_fields);
+  }
+}
+
+void AuditLog::loadOpenAi(const Event& event) {
+  const std::string_view raw_id = root_fields.slotString(kRootId);
+  if (event.id.empty()) id = raw_id;
+  if (!raw_id.empty() && raw_id == id) root_fields.consumeSlot(kRootId);
+
+  const std::string_view raw_type = root_fields.slotString(kRootType);
   if (event.type.empty()) type = raw_type;
-  if (!raw_type.empty() && raw_type == type) root_left.consume("type");
+  if (!raw_type.empty() && raw_type == type) root_fields.consumeSlot(kRootType);
 
   element when;
-  if (elementAt(root, "effective_at", &when)) {
+  if (root_fields.slot(kRootEffectiveAt, &when)) {
     if (const auto secs = integerOf(when); secs && *secs > 0) {
       if (time_ms == 0) time_ms = secondsToMs(*secs);
-      if (secondsToMs(*secs) == time_ms) root_left.consume("effective_at");
+      if (secondsToMs(*secs) == time_ms) root_fields.consumeSlot(kRootEffectiveAt);
     }
   }
 
-  object project;
-  if (objectAt(root, "project", &project)) {
-    project_left.reset(project);
-    project_id = stringAt(project, "id");
-    project_name = stringAt(project, "name");
-    root_left.attach("project", &project_left);
-  }
+  loadProject();
 
   element actor_value;
-  if (elementAt(root, "actor", &actor_value)) {
+  if (root_fields.slot(kRootActor, &actor_value)) {
     if (actor_value.is_null()) {
-      root_left.consume("actor");
+      root_fields.consumeSlot(kRootActor);
     } else if (actor_value.is_object()) {
       loadOpenAiActor(actor_value.get_object().value_unsafe());
-      root_left.attach("actor", &actor.actor);
+      root_fields.attach("actor", &actor.actor);
     } else {
       actor.kind = ActorKind::kUnrecognized;
     }
   }
 
-  if (!type.empty() && elementAt(root, type, &payload)) {
-    has_payload = true;
-    if (payload.is_object()) {
-      payload_is_object = true;
-      payload_object = payload.get_object().value_unsafe();
-      payload_left.reset(payload_object);
-      root_left.attach(type, &payload_left);
-    }
-  }
+  element value;
+  if (!type.empty() && root_fields.find(type, &value)) loadPayload(value, type);
 }
 
 void AuditLog::loadOpenAiActor(object obj) {
-  actor.actor.reset(obj);
-  const std::string_view actor_type = stringAt(obj, "type");
+  actor.actor.reset(obj, kActorSlots);
+  const std::string_view actor_type = actor.actor.slotString(kActorType);
   object session;
   object api_key;
-  const bool has_session = objectAt(obj, "session", &session);
-  const bool has_api_key = objectAt(obj, "api_key", &api_key);
+  const bool has_session = actor.actor.slotObject(kActorSession, &session);
+  const bool has_api_key = actor.actor.slotObject(kActorApiKey, &api_key);
   if (has_session && (actor_type != "api_key" || !has_api_key)) {
     actor.kind = ActorKind::kSession;
-    actor.session.reset(session);
+    actor.session.reset(session, kSessionSlots);
     actor.actor.attach("session", &actor.session);
     object user;
-    if (objectAt(session, "user", &user)) {
-      actor.session_user.reset(user);
+    if (actor.session.slotObject(kSessionUser, &user)) {
+      actor.session_user.reset(user, kUserSlots);
       actor.session.attach("user", &actor.session_user);
-      actor.user_id = stringAt(user, "id");
-      actor.email = stringAt(user, "email");
+      actor.user_id = actor.session_user.slotString(kUserId);
+      actor.email = actor.session_user.slotString(kUserEmail);
     }
-    actor.ip = stringAt(session, "ip_address");
-    actor.user_agent = stringAt(session, "user_agent");
-    actor.ja3 = stringAt(session, "ja3");
-    actor.ja4 = stringAt(session, "ja4");
+    actor.ip = actor.session.slotString(kSessionIpAddress);
+    actor.user_agent = actor.session.slotString(kSessionUserAgent);
+    actor.ja3 = actor.session.slotString(kSessionJa3);
+    actor.ja4 = actor.session.slotString(kSessionJa4);
     object details;
-    if (objectAt(session, "ip_address_details", &details)) {
-      actor.details.reset(details);
+    if (actor.session.slotObject(kSessionDetails, &details)) {
+      actor.details.reset(details, kDetailsSlots);
       actor.session.attach("ip_address_details", &actor.details);
-      actor.country = stringAt(details, "country");
-      actor.city = stringAt(details, "city");
-      actor.region = stringAt(details, "region");
-      actor.region_code = stringAt(details, "region_code");
+      actor.country = actor.details.slotString(kDetailsCountry);
+      actor.city = actor.details.slotString(kDetailsCity);
+      actor.region = actor.details.slotString(kDetailsRegion);
+      actor.region_code = actor.details.slotString(kDetailsRegionCode);
       element v;
-      if (elementAt(details, "latitude", &v)) actor.latitude = numberLike(v);
-      if (elementAt(details, "longitude", &v)) actor.longitude = numberLike(v);
-      if (elementAt(details, "asn", &v)) actor.asn = asnLike(v);
+      if (actor.details.slot(kDetailsLatitude, &v)) actor.latitude = numberLike(v);
+      if (actor.details.slot(kDetailsLongitude, &v)) actor.longitude = numberLike(v);
+      if (actor.details.slot(kDetailsAsn, &v)) actor.asn = asnLike(v);
     }
     return;
   }
   if (has_api_key) {
     actor.kind = ActorKind::kApiKey;
-    actor.api_key.reset(api_key);
+    actor.api_key.reset(api_key, kApiKeySlots);
     actor.actor.attach("api_key", &actor.api_key);
-    actor.key_id = stringAt(api_key, "id");
-    const std::string_view owner = stringAt(api_key, "type");
+    actor.key_id = actor.api_key.slotString(kKeyId);
+    const std::string_view owner = actor.api_key.slotString(kKeyType);
     object user;
     object service_account;
-    const bool has_user = objectAt(api_key, "user", &user);
-    const bool has_sa = objectAt(api_key, "service_account", &service_account);
+    const bool has_user = actor.api_key.slotObject(kKeyUser, &user);
+    const bool has_sa = actor.api_key.slotObject(kKeyServiceAccount, &service_account);
     if (has_user) {
-      actor.key_user.reset(user);
+      actor.key_user.reset(user, kUserSlots);
       actor.api_key.attach("user", &actor.key_user);
     }
     if (has_sa) {
-      actor.key_service_account.reset(service_account);
+      actor.key_service_account.reset(service_account, kUserSlots);
       actor.api_key.attach("service_account", &actor.key_service_account);
     }
     if (owner == "service_account" || (owner != "user" && has_sa && !has_user)) {
       actor.key_owner = KeyOwner::kServiceAccount;
-      if (has_sa) actor.service_account_id = stringAt(service_account, "id");
+      if (has_sa) actor.service_account_id = actor.key_service_account.slotString(kUserId);
     } else if (owner == "user" || has_user) {
       actor.key_owner = KeyOwner::kUser;
       if (has_user) {
-        actor.user_id = stringAt(user, "id");
-        actor.email = stringAt(user, "email");
+        actor.user_id = actor.key_user.slotString(kUserId);
+        actor.email = actor.key_user.slotString(kUserEmail);
       }
     }
     return;
@@ -545,74 +684,60 @@ void AuditLog::loadOpenAiActor(object obj) {
 }
 
 void AuditLog::loadSeed(const Event& event) {
-  const std::string_view raw_id = stringAt(root, "id");
+  const std::string_view raw_id = root_fields.slotString(kRootId);
   if (event.id.empty()) id = raw_id;
-  if (!raw_id.empty() && raw_id == id) root_left.consume("id");
+  if (!raw_id.empty() && raw_id == id) root_fields.consumeSlot(kRootId);
 
-  const std::string_view raw_type = stringAt(root, "event");
+  const std::string_view raw_type = root_fields.slotString(kRootEvent);
   if (event.type.empty()) type = raw_type;
-  if (raw_type == type) root_left.consume("event");
+  if (raw_type == type) root_fields.consumeSlot(kRootEvent);
 
   element when;
-  if (elementAt(root, "created_at", &when)) {
+  if (root_fields.slot(kRootCreatedAt, &when)) {
     if (when.is_string()) {
       original_time = when.get_string().value_unsafe();
       if (const auto ms = parseRfc3339Ms(original_time); ms && time_ms == 0) time_ms = *ms;
-      root_left.consume("created_at");  // kept verbatim (OCSF metadata.original_time)
+      root_fields.consumeSlot(kRootCreatedAt);  // kept verbatim (OCSF metadata.original_time)
     } else if (const auto secs = integerOf(when); secs && *secs > 0) {
       if (time_ms == 0) time_ms = secondsToMs(*secs);
-      if (secondsToMs(*secs) == time_ms) root_left.consume("created_at");
+      if (secondsToMs(*secs) == time_ms) root_fields.consumeSlot(kRootCreatedAt);
     }
   }
 
-  object project;
-  if (objectAt(root, "project", &project)) {
-    project_left.reset(project);
-    project_id = stringAt(project, "id");
-    project_name = stringAt(project, "name");
-    root_left.attach("project", &project_left);
-  }
+  loadProject();
 
   element actor_value;
-  if (elementAt(root, "actor", &actor_value)) {
+  if (root_fields.slot(kRootActor, &actor_value)) {
     if (actor_value.is_null()) {
-      root_left.consume("actor");
+      root_fields.consumeSlot(kRootActor);
     } else if (actor_value.is_object()) {
-      const object obj = actor_value.get_object().value_unsafe();
       actor.kind = ActorKind::kSeed;
-      actor.actor.reset(obj);
-      root_left.attach("actor", &actor.actor);
-      actor.seed_type = stringAt(obj, "type");
-      actor.seed_name = stringAt(obj, "name");
-      actor.user_id = stringAt(obj, "id");
+      actor.actor.reset(actor_value.get_object().value_unsafe(), kActorSlots);
+      root_fields.attach("actor", &actor.actor);
+      actor.seed_type = actor.actor.slotString(kActorType);
+      actor.seed_name = actor.actor.slotString(kActorName);
+      actor.user_id = actor.actor.slotString(kActorId);
       // The seed shape carries no e-mail field; a name that is an address doubles as one.
       if (isEmailAddress(actor.seed_name)) actor.email = actor.seed_name;
-      actor.ip = stringAt(obj, "ip_address");
+      actor.ip = actor.actor.slotString(kActorIpAddress);
     } else {
       actor.kind = ActorKind::kUnrecognized;
     }
   }
 
-  if (elementAt(root, "target", &payload)) {
-    has_payload = true;
-    if (payload.is_object()) {
-      payload_is_object = true;
-      payload_object = payload.get_object().value_unsafe();
-      payload_left.reset(payload_object);
-      root_left.attach("target", &payload_left);
-    }
-  }
+  element value;
+  if (root_fields.slot(kRootTarget, &value)) loadPayload(value, "target");
 
-  if (objectAt(root, "api_request", &api_request)) {
+  if (root_fields.slotObject(kRootApiRequest, &api_request)) {
     has_api_request = true;
-    api_request_left.reset(api_request);
-    root_left.attach("api_request", &api_request_left);
+    api_request_fields.reset(api_request);
+    root_fields.attach("api_request", &api_request_fields);
   }
 
   bool ok = false;
-  if (!root.at_key("success").get_bool().get(ok)) {
+  if (root_fields.slot(kRootSuccess, &value) && !value.get_bool().get(ok)) {
     success = ok;
-    root_left.consume("success");
+    root_fields.consumeSlot(kRootSuccess);
   }
 }
 

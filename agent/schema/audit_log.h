@@ -15,42 +15,133 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
+#include <span>
 #include <string_view>
+#include <type_traits>
 
 #include "agent/api/event.h"
 #include "agent/schema/json_writer.h"
 
 namespace siem {
 
-// Records which members of one input object have been mapped to a schema attribute, so that
-// everything else can be copied to `unmapped` (OCSF) or `openai.audit` (ECS): the leftovers of an
-// object are its members that were neither consumed nor have a child with leftovers of its own.
-// A member is consumed only when its value was copied without loss.
-class Leftovers {
+// One input object, indexed for lookups, that records which of its members have been mapped to a
+// schema attribute, so that everything else can be copied to `unmapped` (OCSF) or `openai.audit`
+// (ECS). The leftovers of an object are its members that were neither consumed nor have a child
+// with leftovers of its own. A member is consumed only when its value was copied without loss.
+// An unset TrackedObject behaves as an empty object.
+class TrackedObject {
  public:
-  Leftovers() = default;
-  void reset(simdjson::dom::object object);
+  TrackedObject() = default;
+  // Indexes `object` (one pass over its members). `slots` names up to kMaxSlots members that
+  // the caller reads often: they are then found by position (slot i = slots[i]) in O(1).
+  void reset(simdjson::dom::object object, std::span<const std::string_view> slots = {});
+  // The member in slot `i`, if the object has it.
+  bool slot(std::size_t i, simdjson::dom::element* out) const;
+  std::string_view slotString(std::size_t i) const;
+  bool slotObject(std::size_t i, simdjson::dom::object* out) const;
+  // Marks the member in slot `i` as mapped.
+  void consumeSlot(std::size_t i) {
+    if (valid_ && slot_index_[i] >= 0) consumed_ |= std::uint32_t{1} << slot_index_[i];
+  }
   bool valid() const { return valid_; }
+  simdjson::dom::object dom() const { return object_; }
+  // The first member named `key` (what a JSON lookup returns).
+  bool find(std::string_view key, simdjson::dom::element* out) const;
+  // Marks the first member named `key` as mapped.
   void consume(std::string_view key);
   // The leftovers of member `key` are those of `child` (the member must be an object).
-  void attach(std::string_view key, const Leftovers* child);
+  void attach(std::string_view key, const TrackedObject* child);
   bool empty() const;
   // Writes the leftover members (`"key":value,...`) into the object currently open in `w`.
   void writeMembers(JsonWriter& w) const;
 
  private:
-  bool isConsumed(std::string_view key) const;
-  const Leftovers* childFor(std::string_view key) const;
-
-  static constexpr std::size_t kMaxConsumed = 16;
+  // The first kMaxIndexed members are indexed and can be consumed; members past them are looked
+  // up by scanning and always kept.
+  static constexpr std::size_t kMaxIndexed = 24;
   static constexpr std::size_t kMaxChildren = 6;
+
+ public:
+  static constexpr std::size_t kMaxSlots = 12;
+
+ private:
+  int indexOf(std::string_view key) const;
+  const TrackedObject* childAt(std::size_t index) const;
+
+  // A member, stored as plain bytes so that the array needs no construction.
+  struct Member {
+    const char* key;
+    std::size_t key_size;
+    alignas(simdjson::dom::element) unsigned char value[sizeof(simdjson::dom::element)];
+  };
+  static_assert(std::is_trivially_copyable_v<simdjson::dom::element>);
+
   simdjson::dom::object object_{};
   bool valid_ = false;
-  std::array<std::string_view, kMaxConsumed> consumed_{};
-  std::size_t consumed_count_ = 0;
-  std::array<std::pair<std::string_view, const Leftovers*>, kMaxChildren> children_{};
+  std::size_t total_ = 0;       // members in the object
+  std::size_t indexed_ = 0;     // min(total_, kMaxIndexed)
+  std::uint32_t consumed_ = 0;  // bit i: member i was mapped
+  std::uint32_t attached_ = 0;  // bit i: member i has a child tracker
   std::size_t child_count_ = 0;
+  // Left uninitialized on purpose (an AuditLog holds a dozen trackers and is built per event);
+  // only the first indexed_ / child_count_ entries are read.
+  Member members_[kMaxIndexed];
+  std::int8_t slot_index_[kMaxSlots];  // member index of each slot, -1 if absent
+  std::uint8_t child_index_[kMaxChildren];
+  const TrackedObject* children_[kMaxChildren];
+};
+
+// Slots of the objects the loader indexes (see TrackedObject::reset); the member names are in
+// audit_log.cc, in this order.
+enum RootSlot : std::uint8_t {
+  kRootId,
+  kRootType,
+  kRootEffectiveAt,
+  kRootProject,
+  kRootActor,
+  kRootEvent,
+  kRootCreatedAt,
+  kRootTarget,
+  kRootApiRequest,
+  kRootSuccess,
+};
+enum ActorSlot : std::uint8_t {
+  kActorType,
+  kActorSession,
+  kActorApiKey,
+  kActorId,
+  kActorName,
+  kActorIpAddress,
+};
+enum SessionSlot : std::uint8_t {
+  kSessionUser,
+  kSessionIpAddress,
+  kSessionUserAgent,
+  kSessionJa3,
+  kSessionJa4,
+  kSessionDetails,
+};
+enum UserSlot : std::uint8_t { kUserId, kUserEmail };
+enum DetailsSlot : std::uint8_t {
+  kDetailsCountry,
+  kDetailsCity,
+  kDetailsRegion,
+  kDetailsRegionCode,
+  kDetailsAsn,
+  kDetailsLatitude,
+  kDetailsLongitude,
+};
+enum ApiKeySlot : std::uint8_t { kKeyId, kKeyType, kKeyUser, kKeyServiceAccount };
+enum ProjectSlot : std::uint8_t { kProjectId, kProjectName };
+enum PayloadSlot : std::uint8_t {
+  kPayloadId,
+  kPayloadName,
+  kPayloadData,
+  kPayloadChanges,
+  kPayloadErrorCode,
+  kPayloadErrorMessage,
 };
 
 enum class Shape : std::uint8_t { kOpenAi, kSeed, kUnparsed };
@@ -90,13 +181,13 @@ struct ActorView {
   // Leftover tracking for actor, actor.session, actor.session.user,
   // actor.session.ip_address_details, actor.api_key, actor.api_key.user and
   // actor.api_key.service_account.
-  Leftovers actor;
-  Leftovers session;
-  Leftovers session_user;
-  Leftovers details;
-  Leftovers api_key;
-  Leftovers key_user;
-  Leftovers key_service_account;
+  TrackedObject actor;
+  TrackedObject session;
+  TrackedObject session_user;
+  TrackedObject details;
+  TrackedObject api_key;
+  TrackedObject key_user;
+  TrackedObject key_service_account;
 
   // The most specific human-readable label of the actor (email, user id, ...), or empty.
   std::string_view label() const;
@@ -119,31 +210,33 @@ class AuditLog {
   std::string_view organization_id;  // from the source; may be empty
 
   simdjson::dom::object root{};
-  Leftovers root_left;
+  TrackedObject root_fields;
 
   ActorView actor;
 
   std::string_view project_id;
   std::string_view project_name;
-  Leftovers project_left;
+  TrackedObject project_fields;
 
   // The type-specific payload: OpenAI shape: root[type]; seed shape: root.target.
   bool has_payload = false;
   simdjson::dom::element payload{};
   bool payload_is_object = false;
   simdjson::dom::object payload_object{};
-  Leftovers payload_left;
+  TrackedObject payload_fields;
 
   // Seed shape only.
   bool has_api_request = false;
   simdjson::dom::object api_request{};
-  Leftovers api_request_left;
+  TrackedObject api_request_fields;
   std::optional<bool> success;
 
  private:
   void loadOpenAi(const Event& event);
   void loadSeed(const Event& event);
   void loadOpenAiActor(simdjson::dom::object actor);
+  void loadProject();
+  void loadPayload(simdjson::dom::element value, std::string_view key);
 };
 
 // An empty JSON object owned by the calling thread (stands in for absent objects, so that every
@@ -152,9 +245,48 @@ simdjson::dom::object emptyObject();
 
 // --- Small accessors over simdjson DOM values; all return empty on absence or type mismatch. ---
 
+// Equality of two member names (inline; names are short, so they are compared a word at a time
+// with overlapping loads that stay inside both names).
+inline bool sameKey(std::string_view a, std::string_view b) {
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* p = a.data();
+  const char* q = b.data();
+  if (n >= 8) {
+    for (std::size_t i = 0; i + 8 < n; i += 8) {
+      std::uint64_t x, y;
+      std::memcpy(&x, p + i, 8);
+      std::memcpy(&y, q + i, 8);
+      if (x != y) return false;
+    }
+    std::uint64_t x, y;
+    std::memcpy(&x, p + n - 8, 8);
+    std::memcpy(&y, q + n - 8, 8);
+    return x == y;
+  }
+  if (n >= 4) {
+    std::uint32_t x0, y0, x1, y1;
+    std::memcpy(&x0, p, 4);
+    std::memcpy(&y0, q, 4);
+    std::memcpy(&x1, p + n - 4, 4);
+    std::memcpy(&y1, q + n - 4, 4);
+    return x0 == y0 && x1 == y1;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (p[i] != q[i]) return false;
+  }
+  return true;
+}
+
 std::string_view stringAt(simdjson::dom::object object, std::string_view key);
 bool objectAt(simdjson::dom::object object, std::string_view key, simdjson::dom::object* out);
 bool elementAt(simdjson::dom::object object, std::string_view key, simdjson::dom::element* out);
+// The same lookups on an indexed object.
+std::string_view stringAt(const TrackedObject& object, std::string_view key);
+bool objectAt(const TrackedObject& object, std::string_view key, simdjson::dom::object* out);
+bool elementAt(const TrackedObject& object, std::string_view key, simdjson::dom::element* out);
+std::string_view stringAtPath(const TrackedObject& object, std::string_view path,
+                              std::string_view* matched = nullptr);
 // `path` is one or more dotted paths separated by '|' ("data.name|data.title"); returns the first
 // non-empty string found.
 // `matched`, if given, receives the path alternative that matched.

@@ -114,22 +114,22 @@ struct TargetGroup {
 void findTargets(const AuditLog& log, const Classification& c, TargetUser* user,
                  TargetGroup* group) {
   if (!log.payload_is_object) return;
-  const object p = log.payload_object;
+  const TrackedObject& p = log.payload_fields;
   if (log.shape == Shape::kSeed) {
     const std::string_view kind = stringAt(p, "type");
     if (kind == "user" || kind == "service_account") {
-      user->id = stringAt(p, "id");
-      user->name = stringAt(p, "name");
+      user->id = p.slotString(kPayloadId);
+      user->name = p.slotString(kPayloadName);
     } else if (kind == "group") {
-      group->id = stringAt(p, "id");
-      group->name = stringAt(p, "name");
+      group->id = p.slotString(kPayloadId);
+      group->name = p.slotString(kPayloadName);
     }
     return;
   }
   switch (c.target) {
     case Target::kAccount:
     case Target::kMembership:
-      user->id = stringAt(p, "id");
+      user->id = p.slotString(kPayloadId);
       user->role = stringAtPath(p, "data.role");
       if (c.cls == OcsfClass::kGroupManagement) {
         group->id = log.project_id;
@@ -137,7 +137,7 @@ void findTargets(const AuditLog& log, const Classification& c, TargetUser* user,
       }
       return;
     case Target::kUserAccess:
-      user->id = stringAt(p, "id");
+      user->id = p.slotString(kPayloadId);
       user->role = stringAtPath(p, "changes_requested.role|data.role");
       user->changes_role = true;
       return;
@@ -151,7 +151,7 @@ void findTargets(const AuditLog& log, const Classification& c, TargetUser* user,
       user->email = stringAt(p, "email");
       return;
     case Target::kGroup:
-      group->id = stringAt(p, "id");
+      group->id = p.slotString(kPayloadId);
       group->name = stringAtPath(p, "data.group_name");
       return;
     case Target::kRoleAssignment: {
@@ -165,7 +165,7 @@ void findTargets(const AuditLog& log, const Classification& c, TargetUser* user,
     }
     case Target::kEntity:
       if (c.rule->entity_type_id == 3) {
-        group->id = stringAt(p, "id");
+        group->id = p.slotString(kPayloadId);
         group->name = stringAtPath(p, "changes_requested.group_name");
       } else if (c.rule->label == "Invite") {
         user->email = stringAtPath(p, "data.email");
@@ -179,10 +179,11 @@ void findTargets(const AuditLog& log, const Classification& c, TargetUser* user,
 
 }  // namespace
 
-void encodeEcs(AuditLog& log, std::string& out) {
+namespace {
+
+void writeEcs(AuditLog& log, JsonWriter& w) {
   const Classification c = classify(log);
   ActorView& a = log.actor;
-  JsonWriter w(out);
   w.beginObject();
 
   std::array<char, 24> ts;
@@ -265,20 +266,20 @@ void encodeEcs(AuditLog& log, std::string& out) {
     w.endObject();
     switch (a.kind) {
       case ActorKind::kSession:
-        if (!a.user_id.empty()) a.session_user.consume("id");
-        if (!a.email.empty()) a.session_user.consume("email");
+        if (!a.user_id.empty()) a.session_user.consumeSlot(kUserId);
+        if (!a.email.empty()) a.session_user.consumeSlot(kUserEmail);
         break;
       case ActorKind::kApiKey:
         if (a.key_owner == KeyOwner::kServiceAccount) {
-          if (!user_id.empty()) a.key_service_account.consume("id");
+          if (!user_id.empty()) a.key_service_account.consumeSlot(kUserId);
         } else {
-          if (!a.user_id.empty()) a.key_user.consume("id");
-          if (!a.email.empty()) a.key_user.consume("email");
+          if (!a.user_id.empty()) a.key_user.consumeSlot(kUserId);
+          if (!a.email.empty()) a.key_user.consumeSlot(kUserEmail);
         }
         break;
       case ActorKind::kSeed:
-        if (!user_id.empty()) a.actor.consume("id");
-        if (!user_name.empty()) a.actor.consume("name");
+        if (!user_id.empty()) a.actor.consumeSlot(kActorId);
+        if (!user_name.empty()) a.actor.consumeSlot(kActorName);
         break;
       default:
         break;
@@ -298,11 +299,19 @@ void encodeEcs(AuditLog& log, std::string& out) {
     w.beginObject();
     if (isIpAddress(a.ip)) {
       w.field("ip", a.ip);
-      (a.kind == ActorKind::kSeed ? a.actor : a.session).consume("ip_address");
+      if (a.kind == ActorKind::kSeed) {
+        a.actor.consumeSlot(kActorIpAddress);
+      } else {
+        a.session.consumeSlot(kSessionIpAddress);
+      }
     } else {
       // ECS source.ip is typed ip; text that is not an address goes to source.address.
       w.field("address", a.ip);
-      (a.kind == ActorKind::kSeed ? a.actor : a.session).consume("ip_address");
+      if (a.kind == ActorKind::kSeed) {
+        a.actor.consumeSlot(kActorIpAddress);
+      } else {
+        a.session.consumeSlot(kSessionIpAddress);
+      }
     }
     const bool has_region_code = !a.region_code.empty() && !a.country.empty();
     const bool has_location = a.latitude && a.longitude;
@@ -312,20 +321,20 @@ void encodeEcs(AuditLog& log, std::string& out) {
       w.beginObject();
       if (!a.country.empty()) {
         w.field("country_iso_code", a.country);
-        a.details.consume("country");
+        a.details.consumeSlot(kDetailsCountry);
       }
       if (!a.city.empty()) {
         w.field("city_name", a.city);
-        a.details.consume("city");
+        a.details.consumeSlot(kDetailsCity);
       }
       if (!a.region.empty()) {
         w.field("region_name", a.region);
-        a.details.consume("region");
+        a.details.consumeSlot(kDetailsRegion);
       }
       if (has_region_code) {
         w.key("region_iso_code");
         w.stringParts({a.country, "-", a.region_code});
-        a.details.consume("region_code");
+        a.details.consumeSlot(kDetailsRegionCode);
       }
       if (has_location) {
         w.key("location");
@@ -333,8 +342,8 @@ void encodeEcs(AuditLog& log, std::string& out) {
         w.field("lat", *a.latitude);
         w.field("lon", *a.longitude);
         w.endObject();
-        a.details.consume("latitude");
-        a.details.consume("longitude");
+        a.details.consumeSlot(kDetailsLatitude);
+        a.details.consumeSlot(kDetailsLongitude);
       }
       w.endObject();
     }
@@ -343,7 +352,7 @@ void encodeEcs(AuditLog& log, std::string& out) {
       w.beginObject();
       w.field("number", *a.asn);
       w.endObject();
-      a.details.consume("asn");
+      a.details.consumeSlot(kDetailsAsn);
     }
     w.endObject();
   }
@@ -352,7 +361,7 @@ void encodeEcs(AuditLog& log, std::string& out) {
     w.beginObject();
     w.field("original", a.user_agent);
     w.endObject();
-    a.session.consume("user_agent");
+    a.session.consumeSlot(kSessionUserAgent);
   }
   if (!a.ja3.empty()) {
     w.key("tls");
@@ -362,7 +371,7 @@ void encodeEcs(AuditLog& log, std::string& out) {
     w.field("ja3", a.ja3);
     w.endObject();
     w.endObject();
-    a.session.consume("ja3");
+    a.session.consumeSlot(kSessionJa3);
   }
 
   if (!log.organization_id.empty()) {
@@ -385,11 +394,11 @@ void encodeEcs(AuditLog& log, std::string& out) {
     w.beginObject();
     if (!log.project_id.empty()) {
       w.field("id", log.project_id);
-      log.project_left.consume("id");
+      log.project_fields.consumeSlot(kProjectId);
     }
     if (!log.project_name.empty()) {
       w.field("name", log.project_name);
-      log.project_left.consume("name");
+      log.project_fields.consumeSlot(kProjectName);
     }
     w.endObject();
   }
@@ -399,13 +408,14 @@ void encodeEcs(AuditLog& log, std::string& out) {
   std::string_view error_code;
   std::string_view error_message;
   if (log.payload_is_object && outcome == "failure") {
-    error_code = stringAt(log.payload_object, "error_code");
-    error_message = stringAt(log.payload_object, "error_message");
+    error_code = log.payload_fields.slotString(kPayloadErrorCode);
+    error_message = log.payload_fields.slotString(kPayloadErrorMessage);
   }
   if (log.has_api_request && error_message.empty()) {
-    error_message = stringAt(log.api_request, "error");
-    if (error_message.empty()) error_message = stringAtPath(log.api_request, "error.message");
-    if (error_code.empty()) error_code = stringAtPath(log.api_request, "error.code");
+    error_message = stringAt(log.api_request_fields, "error");
+    if (error_message.empty())
+      error_message = stringAtPath(log.api_request_fields, "error.message");
+    if (error_code.empty()) error_code = stringAtPath(log.api_request_fields, "error.code");
   }
   if (!error_code.empty() || !error_message.empty()) {
     w.key("error");
@@ -440,12 +450,12 @@ void encodeEcs(AuditLog& log, std::string& out) {
     w.field("parse_error", log.parse_error);
     w.endObject();
     w.endObject();
-  } else if (!log.root_left.empty()) {
+  } else if (!log.root_fields.empty()) {
     w.key("openai");
     w.beginObject();
     w.key("audit");
     w.beginObject();
-    log.root_left.writeMembers(w);
+    log.root_fields.writeMembers(w);
     w.endObject();
     w.endObject();
   }
@@ -456,6 +466,14 @@ void encodeEcs(AuditLog& log, std::string& out) {
     w.endArray();
   }
   w.endObject();
+}
+
+}  // namespace
+
+std::string encodeEcs(AuditLog& log) {
+  JsonWriter w(threadScratch(), JsonWriter::Scratch{});
+  writeEcs(log, w);
+  return std::string(w.view());
 }
 
 }  // namespace siem

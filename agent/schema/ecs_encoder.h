@@ -10,8 +10,9 @@ namespace siem {
 
 inline constexpr std::string_view kEcsVersion = "8.17.0";
 
-// Appends the ECS JSON object for `log` to `out`. `event.original` always carries the original
-// text (see docs/schema.md for why). Marks the members it maps as consumed in `log`.
-void encodeEcs(AuditLog& log, std::string& out);
+// The ECS JSON object for `log`. `event.original` always carries the original text (see
+// docs/schema.md for why). Marks the members it maps as consumed in `log`. Uses the calling
+// thread's scratch buffer.
+std::string encodeEcs(AuditLog& log);
 
 }  // namespace siem

@@ -1,9 +1,12 @@
 #include "agent/schema/json_writer.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
+
+#include <emmintrin.h>
 
 namespace siem {
 namespace {
@@ -32,35 +35,43 @@ inline bool allPlain(const unsigned char* p) {
   return ((hits | x) & kHighs) == 0;
 }
 
-void appendControlEscape(std::string& out, unsigned char c) {
+// Writes the escape for ASCII byte `c` at `dst`; returns the end of what was written.
+char* writeEscape(char* dst, unsigned char c) {
+  char short_form = 0;
   switch (c) {
     case '"':
-      out.append("\\\"");
-      return;
+      short_form = '"';
+      break;
     case '\\':
-      out.append("\\\\");
-      return;
+      short_form = '\\';
+      break;
     case '\n':
-      out.append("\\n");
-      return;
+      short_form = 'n';
+      break;
     case '\r':
-      out.append("\\r");
-      return;
+      short_form = 'r';
+      break;
     case '\t':
-      out.append("\\t");
-      return;
+      short_form = 't';
+      break;
     case '\b':
-      out.append("\\b");
-      return;
+      short_form = 'b';
+      break;
     case '\f':
-      out.append("\\f");
-      return;
+      short_form = 'f';
+      break;
     default:
       break;
   }
+  if (short_form != 0) {
+    dst[0] = '\\';
+    dst[1] = short_form;
+    return dst + 2;
+  }
   static constexpr char kHex[] = "0123456789abcdef";
   const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
-  out.append(esc, sizeof esc);
+  std::memcpy(dst, esc, sizeof esc);
+  return dst + sizeof esc;
 }
 
 }  // namespace
@@ -88,6 +99,11 @@ std::size_t utf8SequenceLength(const unsigned char* p, const unsigned char* end)
   return 0;
 }
 
+std::string& threadScratch() {
+  thread_local std::string scratch;
+  return scratch;
+}
+
 std::string sanitizeUtf8(std::string_view in) {
   std::string out;
   out.reserve(in.size() + 16);
@@ -106,6 +122,129 @@ std::string sanitizeUtf8(std::string_view in) {
   return out;
 }
 
+void JsonWriter::grow(std::size_t n) {
+  const std::size_t used = size();
+  std::size_t target = std::max(out_.size() * 2, used + n + 256);
+  target = std::max(target, out_.capacity());
+  out_.resize(target);
+  base_ = out_.data();
+  pos_ = base_ + used;
+  end_ = base_ + out_.size();
+}
+
+namespace {
+
+inline std::uint64_t load8(const unsigned char* p) {
+  std::uint64_t x;
+  std::memcpy(&x, p, sizeof x);
+  return x;
+}
+
+inline std::uint32_t load4(const unsigned char* p) {
+  std::uint32_t x;
+  std::memcpy(&x, p, sizeof x);
+  return x;
+}
+
+// The 8 bytes of `x` need no attention (see allPlain).
+inline bool plain8(std::uint64_t x) {
+  const std::uint64_t quote = x ^ (kOnes * '"');
+  const std::uint64_t slash = x ^ (kOnes * '\\');
+  const std::uint64_t control = x - kOnes * 0x20;
+  const std::uint64_t hits = (control | (quote - kOnes) | (slash - kOnes)) & ~x;
+  return ((hits | x) & kHighs) == 0;
+}
+
+// Some of the 16 bytes need attention. The signed compare flags control characters and every
+// byte >= 0x80 at once.
+inline bool special16(__m128i v) {
+  const __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+  const __m128i slash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+  const __m128i low = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+  return _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, slash), low)) != 0;
+}
+
+// The general loop: escapes, validates UTF-8 and replaces invalid bytes.
+char* escapeSlow(char* dst, const unsigned char* p, const unsigned char* end) {
+  while (p < end) {
+    const auto* run = p;
+    while (end - p >= 8 && allPlain(p)) p += 8;
+    while (p < end && kPlain[*p]) ++p;
+    const auto n = static_cast<std::size_t>(p - run);
+    std::memcpy(dst, run, n);
+    dst += n;
+    if (p == end) break;
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      dst = writeEscape(dst, c);
+      ++p;
+      continue;
+    }
+    const std::size_t len = utf8SequenceLength(p, end);
+    if (len == 0) {
+      std::memcpy(dst, kReplacement.data(), kReplacement.size());
+      dst += kReplacement.size();
+      ++p;
+    } else {
+      std::memcpy(dst, p, len);
+      dst += len;
+      p += len;
+    }
+  }
+  return dst;
+}
+
+// Escapes [p, end) to `dst`, which has room for 6 bytes per input byte; returns the new end.
+// Plain text (the common case) is copied in whole words, reading only inside [p, end): short
+// runs with two overlapping loads, long ones 16 bytes at a time with a final overlapping block.
+char* escapeInto(char* dst, const unsigned char* p, const unsigned char* end) {
+  const auto n = static_cast<std::size_t>(end - p);
+  if (n <= 16) {
+    if (n >= 8) {
+      const std::uint64_t a = load8(p);
+      const std::uint64_t b = load8(end - 8);
+      if (plain8(a) && plain8(b)) {
+        std::memcpy(dst, &a, 8);
+        std::memcpy(dst + n - 8, &b, 8);
+        return dst + n;
+      }
+    } else if (n >= 4) {
+      const std::uint32_t a = load4(p);
+      const std::uint32_t b = load4(end - 4);
+      if (plain8(a | (std::uint64_t{b} << 32))) {
+        std::memcpy(dst, &a, 4);
+        std::memcpy(dst + n - 4, &b, 4);
+        return dst + n;
+      }
+    } else {
+      bool plain = true;
+      for (std::size_t i = 0; i < n; ++i) plain = plain && kPlain[p[i]];
+      if (plain) {
+        for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<char>(p[i]);
+        return dst + n;
+      }
+    }
+    return escapeSlow(dst, p, end);
+  }
+  const unsigned char* q = p;
+  char* d = dst;
+  while (end - q > 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+    if (special16(v)) return escapeSlow(d, q, end);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(d), v);
+    q += 16;
+    d += 16;
+  }
+  // The last 1..16 bytes: the final 16 input bytes, overlapping what was already copied.
+  const auto rest = static_cast<std::size_t>(end - q);
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(end - 16));
+  if (special16(v)) return escapeSlow(d, q, end);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(d + rest - 16), v);
+  return d + rest;
+}
+
+}  // namespace
+
 bool JsonWriter::appendEscaped(std::string_view value, std::size_t* budget) {
   std::size_t limit = value.size();
   bool complete = true;
@@ -119,118 +258,65 @@ bool JsonWriter::appendEscaped(std::string_view value, std::size_t* budget) {
     }
   }
   *budget -= limit;
-
+  // Worst case: every input byte becomes a 6-byte \u00XX escape.
+  char* dst = room(limit * 6);
   const auto* p = reinterpret_cast<const unsigned char*>(value.data());
-  const auto* end = p + limit;
-  const auto* run = p;
-  while (p < end) {
-    if (end - p >= 8 && allPlain(p)) {
-      p += 8;
-      continue;
-    }
-    const unsigned char c = *p;
-    if (kPlain[c]) {
-      ++p;
-      continue;
-    }
-    out_.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
-    if (c < 0x80) {
-      appendControlEscape(out_, c);
-      ++p;
-    } else {
-      const std::size_t n = utf8SequenceLength(p, end);
-      if (n == 0) {
-        out_.append(kReplacement);
-        ++p;
-      } else {
-        out_.append(reinterpret_cast<const char*>(p), n);
-        p += n;
-      }
-    }
-    run = p;
-  }
-  out_.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
+  pos_ = escapeInto(dst, p, p + limit);
   return complete;
 }
 
-void JsonWriter::beginObject() {
-  separator();
-  out_.push_back('{');
-  ++depth_;
-  need_comma_ = false;
-}
-
-void JsonWriter::endObject() {
-  out_.push_back('}');
-  --depth_;
-  need_comma_ = true;
-}
-
-void JsonWriter::beginArray() {
-  separator();
-  out_.push_back('[');
-  ++depth_;
-  need_comma_ = false;
-}
-
-void JsonWriter::endArray() {
-  out_.push_back(']');
-  --depth_;
-  need_comma_ = true;
+void JsonWriter::quoted(std::string_view value, char terminator) {
+  if (value.size() > kMaxStringBytes) {
+    put('"');
+    std::size_t budget = kMaxStringBytes;
+    appendEscaped(value, &budget);
+    put(kTruncationMarker);
+    truncated_ = true;
+    put('"');
+    if (terminator != 0) put(terminator);
+    return;
+  }
+  // One reservation for the separator, quotes, terminator and the worst-case escaping.
+  char* dst = room(value.size() * 6 + 4);
+  *dst++ = '"';
+  const auto* p = reinterpret_cast<const unsigned char*>(value.data());
+  dst = escapeInto(dst, p, p + value.size());
+  *dst++ = '"';
+  if (terminator != 0) *dst++ = terminator;
+  pos_ = dst;
 }
 
 void JsonWriter::key(std::string_view name) {
   separator();
-  out_.push_back('"');
-  std::size_t budget = kMaxStringBytes;
-  if (!appendEscaped(name, &budget)) {
-    out_.append(kTruncationMarker);
-    truncated_ = true;
-  }
-  out_.append("\":");
+  quoted(name, ':');
   need_comma_ = false;
 }
 
 void JsonWriter::string(std::string_view value) {
   separator();
-  out_.push_back('"');
-  std::size_t budget = kMaxStringBytes;
-  if (!appendEscaped(value, &budget)) {
-    out_.append(kTruncationMarker);
-    truncated_ = true;
-  }
-  out_.push_back('"');
+  quoted(value, 0);
   need_comma_ = true;
 }
 
 void JsonWriter::stringParts(std::initializer_list<std::string_view> parts) {
   separator();
-  out_.push_back('"');
+  put('"');
   std::size_t budget = kMaxStringBytes;
   for (std::string_view part : parts) {
     if (!appendEscaped(part, &budget)) {
-      out_.append(kTruncationMarker);
+      put(kTruncationMarker);
       truncated_ = true;
       break;
     }
   }
-  out_.push_back('"');
-  need_comma_ = true;
-}
-
-void JsonWriter::number(std::int64_t value) {
-  separator();
-  char buf[24];
-  const auto res = std::to_chars(buf, buf + sizeof buf, value);
-  out_.append(buf, static_cast<std::size_t>(res.ptr - buf));
+  put('"');
   need_comma_ = true;
 }
 
 void JsonWriter::number(std::uint64_t value) {
   separator();
-  char buf[24];
-  const auto res = std::to_chars(buf, buf + sizeof buf, value);
-  out_.append(buf, static_cast<std::size_t>(res.ptr - buf));
+  char* dst = room(24);
+  pos_ = std::to_chars(dst, dst + 24, value).ptr;
   need_comma_ = true;
 }
 
@@ -240,27 +326,26 @@ void JsonWriter::number(double value) {
     return;
   }
   separator();
-  char buf[32];
-  const auto res = std::to_chars(buf, buf + sizeof buf, value);
-  out_.append(buf, static_cast<std::size_t>(res.ptr - buf));
+  char* dst = room(32);
+  pos_ = std::to_chars(dst, dst + 32, value).ptr;
   need_comma_ = true;
 }
 
 void JsonWriter::boolean(bool value) {
   separator();
-  out_.append(value ? "true" : "false");
+  put(value ? std::string_view("true") : std::string_view("false"));
   need_comma_ = true;
 }
 
 void JsonWriter::null() {
   separator();
-  out_.append("null");
+  put("null");
   need_comma_ = true;
 }
 
 void JsonWriter::rawValue(std::string_view json) {
   separator();
-  out_.append(json);
+  put(json);
   need_comma_ = true;
 }
 

@@ -37,42 +37,67 @@ constexpr int kObsCountry = 14;
 constexpr int kObsUserAgent = 16;
 constexpr int kObsUserUid = 31;
 
-std::string_view severityName(int id) {
+// Pre-formed member runs for the classification attributes (the captions are OCSF's).
+std::string_view classMembers(OcsfClass cls) {
+  switch (cls) {
+    case OcsfClass::kAccountChange:
+      return R"("category_uid":3,"category_name":"Identity & Access Management","class_uid":3001,"class_name":"Account Change")";
+    case OcsfClass::kAuthentication:
+      return R"("category_uid":3,"category_name":"Identity & Access Management","class_uid":3002,"class_name":"Authentication")";
+    case OcsfClass::kEntityManagement:
+      return R"("category_uid":3,"category_name":"Identity & Access Management","class_uid":3004,"class_name":"Entity Management")";
+    case OcsfClass::kUserAccess:
+      return R"("category_uid":3,"category_name":"Identity & Access Management","class_uid":3005,"class_name":"User Access Management")";
+    case OcsfClass::kGroupManagement:
+      return R"("category_uid":3,"category_name":"Identity & Access Management","class_uid":3006,"class_name":"Group Management")";
+    case OcsfClass::kApiActivity:
+      return R"("category_uid":6,"category_name":"Application Activity","class_uid":6003,"class_name":"API Activity")";
+  }
+  return {};
+}
+
+std::string_view severityMembers(int id) {
   switch (id) {
     case 1:
-      return "Informational";
+      return R"("severity_id":1,"severity":"Informational")";
     case 2:
-      return "Low";
+      return R"("severity_id":2,"severity":"Low")";
     case 3:
-      return "Medium";
+      return R"("severity_id":3,"severity":"Medium")";
     case 4:
-      return "High";
+      return R"("severity_id":4,"severity":"High")";
     default:
-      return "Unknown";
+      return R"("severity_id":0,"severity":"Unknown")";
   }
 }
 
-std::string_view statusName(int id) {
+std::string_view statusMembers(int id) {
   switch (id) {
     case 1:
-      return "Success";
+      return R"("status_id":1,"status":"Success")";
     case 2:
-      return "Failure";
+      return R"("status_id":2,"status":"Failure")";
     default:
-      return "Unknown";
+      return R"("status_id":0,"status":"Unknown")";
   }
 }
 
 struct Observables {
+  // Trivially constructible, so the array costs nothing until used.
   struct Item {
-    std::string_view name;
+    const char* name;
+    std::size_t name_size;
+    const char* value;
+    std::size_t value_size;
     int type_id;
-    std::string_view value;
   };
-  std::array<Item, 8> items{};
+  static constexpr std::size_t kMax = 8;
+  Item items[kMax];
   std::size_t count = 0;
   void add(std::string_view name, int type_id, std::string_view value) {
-    if (!value.empty() && count < items.size()) items[count++] = {name, type_id, value};
+    if (!value.empty() && count < kMax) {
+      items[count++] = {name.data(), name.size(), value.data(), value.size(), type_id};
+    }
   }
 };
 
@@ -85,6 +110,7 @@ struct UserRef {
   std::string_view type;
   std::string_view key_id;  // programmatic credential
   std::string_view key_type;
+  bool email_ok = false;  // `email` matches email_t (checked once)
 
   std::string_view displayName() const { return name.empty() ? email : name; }
   // OCSF user requires at least one of account, name, uid.
@@ -97,6 +123,7 @@ UserRef makeUser(std::string_view uid, std::string_view email, std::string_view 
   u.email = email;
   u.name = name;
   u.type_id = type_id;
+  u.email_ok = isEmailAddress(email);
   return u;
 }
 
@@ -117,15 +144,19 @@ void writeUser(JsonWriter& w, const UserRef& u) {
   w.beginObject();
   if (!u.uid.empty()) w.field("uid", u.uid);
   if (!u.displayName().empty()) w.field("name", u.displayName());
-  if (isEmailAddress(u.email)) w.field("email_addr", u.email);
+  if (u.email_ok) w.field("email_addr", u.email);
   w.field("type_id", u.type_id);
-  w.field("type", u.type.empty() ? userTypeName(u.type_id) : u.type);
+  if (u.type.empty()) {
+    w.trustedField("type", userTypeName(u.type_id));
+  } else {
+    w.field("type", u.type);
+  }
   if (!u.key_id.empty()) {
     w.key("programmatic_credentials");
     w.beginArray();
     w.beginObject();
     w.field("uid", u.key_id);
-    w.field("type", u.key_type);
+    w.trustedField("type", u.key_type);
     w.endObject();
     w.endArray();
   }
@@ -179,6 +210,7 @@ UserRef actorIdentity(const ActorView& a) {
     case ActorKind::kUnrecognized:
       break;
   }
+  u.email_ok = isEmailAddress(u.email);
   return u;
 }
 
@@ -187,24 +219,24 @@ void consumeActorIdentity(ActorView& a, const UserRef& u, bool wrote_user) {
   switch (a.kind) {
     case ActorKind::kSession:
       if (!wrote_user) return;
-      if (!u.uid.empty()) a.session_user.consume("id");
-      if (!u.email.empty()) a.session_user.consume("email");
+      if (!u.uid.empty()) a.session_user.consumeSlot(kUserId);
+      if (!u.email.empty()) a.session_user.consumeSlot(kUserEmail);
       return;
     case ActorKind::kApiKey:
-      if (!u.key_id.empty()) a.api_key.consume("id");
+      if (!u.key_id.empty()) a.api_key.consumeSlot(kKeyId);
       if (!wrote_user) return;
       if (a.key_owner == KeyOwner::kServiceAccount) {
-        if (!u.uid.empty()) a.key_service_account.consume("id");
+        if (!u.uid.empty()) a.key_service_account.consumeSlot(kUserId);
       } else {
-        if (!u.uid.empty()) a.key_user.consume("id");
-        if (!u.email.empty()) a.key_user.consume("email");
+        if (!u.uid.empty()) a.key_user.consumeSlot(kUserId);
+        if (!u.email.empty()) a.key_user.consumeSlot(kUserEmail);
       }
       return;
     case ActorKind::kSeed:
-      if (!a.user_id.empty()) a.actor.consume("id");
+      if (!a.user_id.empty()) a.actor.consumeSlot(kActorId);
       if (!wrote_user) return;
-      if (!u.name.empty()) a.actor.consume("name");
-      if (u.type_id == kUserTypeOther && u.type == a.seed_type) a.actor.consume("type");
+      if (!u.name.empty()) a.actor.consumeSlot(kActorName);
+      if (u.type_id == kUserTypeOther && u.type == a.seed_type) a.actor.consumeSlot(kActorType);
       return;
     case ActorKind::kNone:
     case ActorKind::kUnrecognized:
@@ -222,14 +254,14 @@ bool writeActor(JsonWriter& w, AuditLog& log, const UserRef& u, Observables& obs
     w.endObject();
     consumeActorIdentity(log.actor, u, true);
     obs.add("actor.user.uid", kObsUserUid, u.uid);
-    if (isEmailAddress(u.email)) obs.add("actor.user.email_addr", kObsEmail, u.email);
+    if (u.email_ok) obs.add("actor.user.email_addr", kObsEmail, u.email);
     return true;
   }
   if (!u.key_id.empty()) {
     // A key whose owner the log does not name: the key itself is the only identity.
     w.key("actor");
     w.beginObject();
-    w.field("app_name", kKeyAppName);
+    w.trustedField("app_name", kKeyAppName);
     w.field("app_uid", u.key_id);
     w.endObject();
     consumeActorIdentity(log.actor, u, false);
@@ -249,11 +281,14 @@ void writeSourceEndpoint(JsonWriter& w, AuditLog& log, Observables& obs, bool re
     }
     return;
   }
-  Leftovers& holder = a.kind == ActorKind::kSeed ? a.actor : a.session;
   w.key("src_endpoint");
   w.beginObject();
   w.field("ip", a.ip);
-  holder.consume("ip_address");
+  if (a.kind == ActorKind::kSeed) {
+    a.actor.consumeSlot(kActorIpAddress);
+  } else {
+    a.session.consumeSlot(kSessionIpAddress);
+  }
   obs.add("src_endpoint.ip", kObsIp, a.ip);
 
   const bool has_region = !a.region_code.empty() && !a.country.empty();
@@ -262,26 +297,26 @@ void writeSourceEndpoint(JsonWriter& w, AuditLog& log, Observables& obs, bool re
     w.beginObject();
     if (!a.city.empty()) {
       w.field("city", a.city);
-      a.details.consume("city");
+      a.details.consumeSlot(kDetailsCity);
     }
     if (!a.country.empty()) {
       w.field("country", a.country);
-      a.details.consume("country");
+      a.details.consumeSlot(kDetailsCountry);
       obs.add("src_endpoint.location.country", kObsCountry, a.country);
     }
     if (has_region) {
       // ISO 3166-2 form, as location.region describes: "US-CA".
       w.key("region");
       w.stringParts({a.country, "-", a.region_code});
-      a.details.consume("region_code");
+      a.details.consumeSlot(kDetailsRegionCode);
     }
     if (a.latitude) {
       w.field("lat", *a.latitude);
-      a.details.consume("latitude");
+      a.details.consumeSlot(kDetailsLatitude);
     }
     if (a.longitude) {
       w.field("long", *a.longitude);
-      a.details.consume("longitude");
+      a.details.consumeSlot(kDetailsLongitude);
     }
     w.endObject();
   }
@@ -290,7 +325,7 @@ void writeSourceEndpoint(JsonWriter& w, AuditLog& log, Observables& obs, bool re
     w.beginObject();
     w.field("number", *a.asn);
     w.endObject();
-    a.details.consume("asn");
+    a.details.consumeSlot(kDetailsAsn);
   }
   if (!a.ja3.empty() || !a.ja4.empty()) {
     // JA3/JA4 have no algorithm_id of their own: Other, with the algorithm named.
@@ -298,19 +333,17 @@ void writeSourceEndpoint(JsonWriter& w, AuditLog& log, Observables& obs, bool re
     w.beginArray();
     if (!a.ja3.empty()) {
       w.beginObject();
-      w.field("algorithm_id", 99);
-      w.field("algorithm", "JA3");
+      w.members(R"("algorithm_id":99,"algorithm":"JA3")");
       w.field("value", a.ja3);
       w.endObject();
-      a.session.consume("ja3");
+      a.session.consumeSlot(kSessionJa3);
     }
     if (!a.ja4.empty()) {
       w.beginObject();
-      w.field("algorithm_id", 99);
-      w.field("algorithm", "JA4");
+      w.members(R"("algorithm_id":99,"algorithm":"JA4")");
       w.field("value", a.ja4);
       w.endObject();
-      a.session.consume("ja4");
+      a.session.consumeSlot(kSessionJa4);
     }
     w.endArray();
   }
@@ -323,16 +356,16 @@ void writeHttpRequest(JsonWriter& w, AuditLog& log, Observables& obs) {
   w.beginObject();
   w.field("user_agent", log.actor.user_agent);
   w.endObject();
-  log.actor.session.consume("user_agent");
+  log.actor.session.consumeSlot(kSessionUserAgent);
   obs.add("http_request.user_agent", kObsUserAgent, log.actor.user_agent);
 }
 
 // Consumes `key` of `obj` when its value is an object whose members are all in `mapped` and
 // strings (so that mapping those strings elsewhere loses nothing).
-void consumeIfOnly(Leftovers& left, object obj, std::string_view key,
+void consumeIfOnly(TrackedObject& left, std::string_view key,
                    std::initializer_list<std::string_view> mapped) {
   object inner;
-  if (!objectAt(obj, key, &inner)) return;
+  if (!objectAt(left, key, &inner)) return;
   for (simdjson::dom::key_value_pair m : inner) {
     bool known = false;
     for (std::string_view k : mapped) known = known || k == m.key;
@@ -348,7 +381,7 @@ void writeResourceScope(JsonWriter& w, const AuditLog& log) {
     w.beginObject();
     if (!log.project_id.empty()) w.field("uid", log.project_id);
     if (!log.project_name.empty()) w.field("name", log.project_name);
-    w.field("type", kProjectType);
+    w.trustedField("type", kProjectType);
     w.endObject();
     w.endArray();
   } else if (!log.organization_id.empty()) {
@@ -356,7 +389,7 @@ void writeResourceScope(JsonWriter& w, const AuditLog& log) {
     w.beginArray();
     w.beginObject();
     w.field("uid", log.organization_id);
-    w.field("type", kOrganizationType);
+    w.trustedField("type", kOrganizationType);
     w.endObject();
     w.endArray();
   }
@@ -366,12 +399,12 @@ void writeResourceScope(JsonWriter& w, const AuditLog& log) {
 
 void writeEntityData(JsonWriter& w, AuditLog& log, const TypeRule& rule, std::string_view uid_key,
                      std::string_view name_key, bool data_is_changes) {
-  const object p = log.payload_object;
+  const TrackedObject& p = log.payload_fields;
   element data;
-  if (!data_is_changes && elementAt(p, "data", &data)) {
+  if (!data_is_changes && p.slot(kPayloadData, &data)) {
     w.key("data");
     writeJsonValue(w, data);
-    log.payload_left.consume("data");
+    log.payload_fields.consumeSlot(kPayloadData);
     return;
   }
   // No `data` member: the payload's other members describe the entity. (A seed-shape target's
@@ -379,7 +412,7 @@ void writeEntityData(JsonWriter& w, AuditLog& log, const TypeRule& rule, std::st
   if (log.shape == Shape::kSeed) return;
   std::array<std::string_view, 12> keys{};
   std::size_t n = 0;
-  for (simdjson::dom::key_value_pair m : p) {
+  for (simdjson::dom::key_value_pair m : p.dom()) {
     if (m.key == uid_key || m.key == name_key || m.key == "changes_requested" ||
         (data_is_changes && m.key == "data") || m.key == rule.private_key || n == keys.size()) {
       continue;
@@ -389,12 +422,12 @@ void writeEntityData(JsonWriter& w, AuditLog& log, const TypeRule& rule, std::st
   if (n == 0) return;
   w.key("data");
   w.beginObject();
-  for (simdjson::dom::key_value_pair m : p) {
+  for (simdjson::dom::key_value_pair m : p.dom()) {
     for (std::size_t i = 0; i < n; ++i) {
       if (keys[i] == m.key) {
         w.key(m.key);
         writeJsonValue(w, m.value);
-        log.payload_left.consume(m.key);
+        log.payload_fields.consume(m.key);
         break;
       }
     }
@@ -402,8 +435,8 @@ void writeEntityData(JsonWriter& w, AuditLog& log, const TypeRule& rule, std::st
   w.endObject();
 }
 
-void writeEntitySubject(JsonWriter& w, const TypeRule& rule, object p, std::string_view uid,
-                        std::string_view name) {
+void writeEntitySubject(JsonWriter& w, const TypeRule& rule, const TrackedObject& p,
+                        std::string_view uid, std::string_view name) {
   if (rule.entity_type_id == 4 && (!uid.empty() || !name.empty())) {
     w.key("org");
     w.beginObject();
@@ -440,9 +473,9 @@ void writeEntitySubject(JsonWriter& w, const TypeRule& rule, object p, std::stri
 }
 
 void writeKnownEntity(JsonWriter& w, AuditLog& log, const TypeRule& rule) {
-  const object p = log.payload_object;  // empty object when the payload is absent
+  const TrackedObject& p = log.payload_fields;  // empty object when the payload is absent
   std::string_view uid = log.payload_is_object ? stringAt(p, rule.uid_key) : std::string_view{};
-  if (!uid.empty()) log.payload_left.consume(rule.uid_key);
+  if (!uid.empty()) log.payload_fields.consume(rule.uid_key);
 
   std::string_view name;
   std::string_view name_key;
@@ -452,12 +485,13 @@ void writeKnownEntity(JsonWriter& w, AuditLog& log, const TypeRule& rule) {
     if (name.empty() && rule.name_path != "name") name = stringAtPath(p, "name", &matched);
     if (!name.empty() && matched.find('.') == std::string_view::npos) {
       name_key = matched;
-      log.payload_left.consume(matched);
+      log.payload_fields.consume(matched);
     }
     // Bulk payloads name their single affected object, if there is just one.
     simdjson::dom::array list;
-    if (!rule.list_key.empty() && !p.at_key(rule.list_key).get_array().get(list) &&
-        list.size() == 1) {
+    element list_value;
+    if (!rule.list_key.empty() && elementAt(p, rule.list_key, &list_value) &&
+        !list_value.get_array().get(list) && list.size() == 1) {
       object only;
       if (!list.at(0).get_object().get(only)) {
         if (uid.empty()) uid = stringAt(only, "id");
@@ -467,10 +501,10 @@ void writeKnownEntity(JsonWriter& w, AuditLog& log, const TypeRule& rule) {
   }
 
   element changes;
-  bool has_changes = log.payload_is_object && elementAt(p, "changes_requested", &changes);
+  bool has_changes = log.payload_is_object && p.slot(kPayloadChanges, &changes);
   bool data_is_changes = false;
   if (!has_changes && rule.activity_id == 3 && log.payload_is_object &&
-      elementAt(p, "data", &changes)) {
+      p.slot(kPayloadData, &changes)) {
     // Older api_key.updated logs carry the change under `data`.
     has_changes = true;
     data_is_changes = true;
@@ -480,7 +514,7 @@ void writeKnownEntity(JsonWriter& w, AuditLog& log, const TypeRule& rule) {
   w.beginObject();
   if (!uid.empty()) w.field("uid", uid);
   if (!name.empty() || uid.empty()) w.field("name", name.empty() ? rule.label : name);
-  w.field("type", rule.label);
+  w.trustedField("type", rule.label);
   w.field("type_id", static_cast<int>(rule.entity_type_id));
   if (log.payload_is_object) writeEntityData(w, log, rule, rule.uid_key, name_key, data_is_changes);
   writeEntitySubject(w, rule, p, uid, name);
@@ -496,13 +530,13 @@ void writeKnownEntity(JsonWriter& w, AuditLog& log, const TypeRule& rule) {
     if (!new_name.empty() || uid.empty()) {
       w.field("name", new_name.empty() ? rule.label : new_name);
     }
-    w.field("type", rule.label);
+    w.trustedField("type", rule.label);
     w.field("type_id", static_cast<int>(rule.entity_type_id));
     w.key("data");
     writeJsonValue(w, changes);
     writeEntitySubject(w, rule, p, uid, new_name);
     w.endObject();
-    log.payload_left.consume(data_is_changes ? "data" : "changes_requested");
+    log.payload_fields.consumeSlot(data_is_changes ? kPayloadData : kPayloadChanges);
   }
 }
 
@@ -510,9 +544,10 @@ void writeKnownEntity(JsonWriter& w, AuditLog& log, const TypeRule& rule) {
 void writeOpaqueEntity(JsonWriter& w, const AuditLog& log) {
   std::string_view family = familyOf(log.type);
   if (family.empty()) family = kUnknownName;
-  const object p = log.payload_object;
-  const std::string_view uid = log.payload_is_object ? stringAt(p, "id") : std::string_view{};
-  std::string_view name = log.payload_is_object ? stringAt(p, "name") : std::string_view{};
+  const TrackedObject& p = log.payload_fields;
+  const std::string_view uid =
+      log.payload_is_object ? p.slotString(kPayloadId) : std::string_view{};
+  std::string_view name = log.payload_is_object ? p.slotString(kPayloadName) : std::string_view{};
   if (name.empty() && uid.empty()) name = family;
   w.key("entity");
   w.beginObject();
@@ -530,14 +565,14 @@ void writeApi(JsonWriter& w, AuditLog& log) {
   w.beginObject();
   w.field("operation", log.type.empty() ? std::string_view("api_request") : log.type);
   if (log.has_api_request) {
-    const object r = log.api_request;
+    const TrackedObject& r = log.api_request_fields;
     const std::string_view request_id = stringAt(r, "id");
     if (!request_id.empty()) {
       w.key("request");
       w.beginObject();
       w.field("uid", request_id);
       w.endObject();
-      log.api_request_left.consume("id");
+      log.api_request_fields.consume("id");
     }
     element error;
     element response;
@@ -548,7 +583,7 @@ void writeApi(JsonWriter& w, AuditLog& log) {
       w.beginObject();
       if (has_error && error.is_string()) {
         w.field("error", error.get_string().value_unsafe());
-        log.api_request_left.consume("error");
+        log.api_request_fields.consume("error");
       } else if (has_error && error.is_object()) {
         const object e = error.get_object().value_unsafe();
         const std::string_view code = stringAtPath(e, "code|type");
@@ -559,17 +594,18 @@ void writeApi(JsonWriter& w, AuditLog& log) {
       if (has_response) {
         w.key("data");
         writeJsonValue(w, response);
-        log.api_request_left.consume("response");
+        log.api_request_fields.consume("response");
       }
       w.endObject();
     }
   }
   w.endObject();
 
-  const std::string_view model = log.has_api_request ? stringAt(log.api_request, "model") : "";
-  const object t = log.payload_object;
-  const std::string_view target_id = log.payload_is_object ? stringAt(t, "id") : "";
-  const std::string_view target_name = log.payload_is_object ? stringAt(t, "name") : "";
+  const std::string_view model =
+      log.has_api_request ? stringAt(log.api_request_fields, "model") : "";
+  const TrackedObject& t = log.payload_fields;
+  const std::string_view target_id = log.payload_is_object ? t.slotString(kPayloadId) : "";
+  const std::string_view target_name = log.payload_is_object ? t.slotString(kPayloadName) : "";
   const std::string_view target_type = log.payload_is_object ? stringAt(t, "type") : "";
   if (model.empty() && target_id.empty() && target_name.empty()) return;
   w.key("resources");
@@ -579,21 +615,18 @@ void writeApi(JsonWriter& w, AuditLog& log) {
     if (!target_id.empty()) w.field("uid", target_id);
     if (!target_name.empty()) w.field("name", target_name);
     if (!target_type.empty()) w.field("type", target_type);
-    w.field("role_id", 1);
-    w.field("role", "Target");
+    w.members(R"("role_id":1,"role":"Target")");
     w.endObject();
-    if (!target_id.empty()) log.payload_left.consume("id");
-    if (!target_name.empty()) log.payload_left.consume("name");
-    if (!target_type.empty()) log.payload_left.consume("type");
+    if (!target_id.empty()) log.payload_fields.consumeSlot(kPayloadId);
+    if (!target_name.empty()) log.payload_fields.consumeSlot(kPayloadName);
+    if (!target_type.empty()) log.payload_fields.consume("type");
   }
   if (!model.empty()) {
     w.beginObject();
     w.field("name", model);
-    w.field("type", "Model");
-    w.field("role_id", 4);
-    w.field("role", "Related");
+    w.members(R"("type":"Model","role_id":4,"role":"Related")");
     w.endObject();
-    log.api_request_left.consume("model");
+    log.api_request_fields.consume("model");
   }
   w.endArray();
 }
@@ -702,14 +735,16 @@ Classification classify(const AuditLog& log) {
   return c;
 }
 
-void encodeOcsf(AuditLog& log, std::string& out) {
+namespace {
+
+// Writes the event; returns the offset just inside `metadata` (where the truncation flags go).
+std::size_t writeOcsf(AuditLog& log, JsonWriter& w) {
   const Classification c = classify(log);
   const TypeRule& rule = *c.rule;
   const Target target = c.target;
   const OcsfClass cls = c.cls;
   const int activity = c.activity_id;
   const int class_uid = static_cast<int>(cls);
-  const int category_uid = class_uid / 1000;
 
   int status = 1;
   if (verbOf(log.type) == "failed" || (log.success && !*log.success)) {
@@ -728,51 +763,49 @@ void encodeOcsf(AuditLog& log, std::string& out) {
     if (activity_name.empty()) activity_name = "Other";
   }
 
-  JsonWriter w(out);
   Observables obs;
   w.beginObject();
   w.field("activity_id", activity);
-  w.field("activity_name", activity_name);
-  w.field("category_uid", category_uid);
-  w.field("category_name",
-          category_uid == 3 ? "Identity & Access Management" : "Application Activity");
-  w.field("class_uid", class_uid);
-  w.field("class_name", ocsfClassName(cls));
+  if (activity == 99) {
+    w.field("activity_name", activity_name);  // the source's own verb
+  } else {
+    w.trustedField("activity_name", activity_name);
+  }
+  w.members(classMembers(cls));
   w.field("type_uid", static_cast<std::int64_t>(class_uid) * 100 + activity);
   w.key("type_name");
-  w.stringParts({ocsfClassName(cls), ": ", activity_caption});
-  w.field("severity_id", severity);
-  w.field("severity", severityName(severity));
-  w.field("status_id", status);
-  w.field("status", statusName(status));
+  w.trustedString({ocsfClassName(cls), ": ", activity_caption});
+  w.members(severityMembers(severity));
+  w.members(statusMembers(status));
   if (status == 2 && log.payload_is_object) {
-    const std::string_view code = stringAt(log.payload_object, "error_code");
-    const std::string_view detail = stringAt(log.payload_object, "error_message");
+    const std::string_view code = log.payload_fields.slotString(kPayloadErrorCode);
+    const std::string_view detail = log.payload_fields.slotString(kPayloadErrorMessage);
     if (!code.empty()) {
       w.field("status_code", code);
-      log.payload_left.consume("error_code");
+      log.payload_fields.consumeSlot(kPayloadErrorCode);
     }
     if (!detail.empty()) {
       w.field("status_detail", detail);
-      log.payload_left.consume("error_message");
+      log.payload_fields.consumeSlot(kPayloadErrorMessage);
     }
   }
   w.field("time", log.time_ms);
-  w.field("timezone_offset", 0);
+  w.members(R"("timezone_offset":0)");
   writeMessage(w, log);
 
   w.key("metadata");
   w.beginObject();
-  const std::size_t metadata_at = out.size();
-  w.field("version", kOcsfVersion);
-  w.key("product");
-  w.beginObject();
-  w.field("name", kProductName);
-  w.field("vendor_name", kVendorName);
-  w.endObject();
+  const std::size_t metadata_at = w.size();
+  w.members(R"("version":"1.8.0","product":{"name":"OpenAI Audit Logs","vendor_name":"OpenAI"})");
+  static_assert(kOcsfVersion == "1.8.0" && kProductName == "OpenAI Audit Logs" &&
+                kVendorName == "OpenAI");
   if (!log.id.empty()) w.field("uid", log.id);
   if (!log.type.empty()) w.field("event_code", log.type);
-  w.field("log_name", log.shape == Shape::kSeed ? "organization_logs" : "audit_logs");
+  if (log.shape == Shape::kSeed) {
+    w.members(R"("log_name":"organization_logs")");
+  } else {
+    w.members(R"("log_name":"audit_logs")");
+  }
   if (!log.original_time.empty()) {
     w.field("original_time", log.original_time);
   } else if (log.time_ms > 0) {
@@ -781,15 +814,13 @@ void encodeOcsf(AuditLog& log, std::string& out) {
     w.field("original_time", std::string_view(buf, static_cast<std::size_t>(res.ptr - buf)));
   }
   if (!log.organization_id.empty()) w.field("tenant_uid", log.organization_id);
-  w.key("profiles");
-  w.beginArray();
-  w.string("cloud");
-  w.endArray();
+  w.members(R"("profiles":["cloud"])");
   w.endObject();
 
   w.key("cloud");
   w.beginObject();
-  w.field("provider", kCloudProvider);
+  w.members(R"("provider":"OpenAI")");
+  static_assert(kCloudProvider == "OpenAI");
   if (!log.organization_id.empty()) {
     w.key("org");
     w.beginObject();
@@ -801,14 +832,13 @@ void encodeOcsf(AuditLog& log, std::string& out) {
     w.beginObject();
     if (!log.project_id.empty()) {
       w.field("uid", log.project_id);
-      log.project_left.consume("id");
+      log.project_fields.consumeSlot(kProjectId);
     }
     if (!log.project_name.empty()) {
       w.field("name", log.project_name);
-      log.project_left.consume("name");
+      log.project_fields.consumeSlot(kProjectName);
     }
-    w.field("type_id", 99);
-    w.field("type", kProjectType);
+    w.members(R"("type_id":99,"type":"OpenAI Project")");
     w.endObject();
   }
   w.endObject();
@@ -825,8 +855,8 @@ void encodeOcsf(AuditLog& log, std::string& out) {
   writeSourceEndpoint(w, log, obs, target == Target::kApiRequest);
   writeHttpRequest(w, log, obs);
 
-  const object p = log.payload_object;
-  const std::string_view payload_id = log.payload_is_object ? stringAt(p, "id") : "";
+  const TrackedObject& p = log.payload_fields;
+  const std::string_view payload_id = log.payload_is_object ? p.slotString(kPayloadId) : "";
   switch (target) {
     case Target::kLogin: {
       UserRef subject = actor_user;
@@ -836,11 +866,11 @@ void encodeOcsf(AuditLog& log, std::string& out) {
       writeUser(w, subject);
       w.key("service");
       w.beginObject();
-      w.field("name", kServiceName);
+      w.trustedField("name", kServiceName);
       w.endObject();
       w.field("is_remote", true);
       obs.add("user.uid", kObsUserUid, subject.uid);
-      if (isEmailAddress(subject.email)) obs.add("user.email_addr", kObsEmail, subject.email);
+      if (subject.email_ok) obs.add("user.email_addr", kObsEmail, subject.email);
       break;
     }
     case Target::kEntity:
@@ -856,31 +886,30 @@ void encodeOcsf(AuditLog& log, std::string& out) {
     case Target::kUserAccess: {
       const int type_id = rule.label == "Service" ? kUserTypeService : kUserTypeUser;
       // OpenAI payloads carry only the id; a seed-shape target may carry a name too.
-      const std::string_view target_name = log.payload_is_object ? stringAt(p, "name") : "";
+      const std::string_view target_name = log.payload_is_object ? p.slotString(kPayloadName) : "";
       UserRef user = makeUser(payload_id, target_name, target_name, type_id);
-      if (!payload_id.empty()) log.payload_left.consume("id");
-      if (!target_name.empty()) log.payload_left.consume("name");
+      if (!payload_id.empty()) log.payload_fields.consumeSlot(kPayloadId);
+      if (!target_name.empty()) log.payload_fields.consumeSlot(kPayloadName);
       if (!user.identifiable()) user.name = kUnknownName;
       if (cls == OcsfClass::kGroupManagement) {
         w.key("group");
         w.beginObject();
         if (!log.project_id.empty()) w.field("uid", log.project_id);
         if (!log.project_name.empty()) w.field("name", log.project_name);
-        w.field("type", kProjectType);
+        w.trustedField("type", kProjectType);
         w.endObject();
       }
       w.key("user");
       writeUser(w, user);
       obs.add("user.uid", kObsUserUid, user.uid);
-      if (isEmailAddress(user.email)) obs.add("user.email_addr", kObsEmail, user.email);
+      if (user.email_ok) obs.add("user.email_addr", kObsEmail, user.email);
       if (cls == OcsfClass::kUserAccess) {
         const std::string_view role = stringAtPath(p, "changes_requested.role|data.role");
         w.key("privileges");
         w.beginArray();
         if (!role.empty()) w.string(role);
         w.endArray();
-        if (log.payload_is_object)
-          consumeIfOnly(log.payload_left, p, "changes_requested", {"role"});
+        if (log.payload_is_object) consumeIfOnly(log.payload_fields, "changes_requested", {"role"});
         writeResourceScope(w, log);
       } else if (cls == OcsfClass::kGroupManagement) {
         const std::string_view role = stringAtPath(p, "data.role");
@@ -889,7 +918,7 @@ void encodeOcsf(AuditLog& log, std::string& out) {
           w.beginArray();
           w.string(role);
           w.endArray();
-          consumeIfOnly(log.payload_left, p, "data", {"role"});
+          consumeIfOnly(log.payload_fields, "data", {"role"});
         }
       }
       break;
@@ -900,13 +929,13 @@ void encodeOcsf(AuditLog& log, std::string& out) {
       w.beginObject();
       if (!payload_id.empty()) {
         w.field("uid", payload_id);
-        log.payload_left.consume("id");
+        log.payload_fields.consumeSlot(kPayloadId);
       }
       if (!name.empty() || payload_id.empty()) w.field("name", name.empty() ? rule.label : name);
-      w.field("type", kGroupType);
+      w.trustedField("type", kGroupType);
       w.endObject();
       if (!name.empty() && log.payload_is_object) {
-        consumeIfOnly(log.payload_left, p, "data", {"group_name"});
+        consumeIfOnly(log.payload_fields, "data", {"group_name"});
       }
       break;
     }
@@ -920,7 +949,7 @@ void encodeOcsf(AuditLog& log, std::string& out) {
       } else {
         w.field("name", familyOf(familyOf(log.type)));
       }
-      w.field("type", kGroupType);
+      w.trustedField("type", kGroupType);
       w.endObject();
       const std::string_view member = log.payload_is_object
                                           ? stringAtPath(p, "user_id|principal_id|member_id")
@@ -952,9 +981,10 @@ void encodeOcsf(AuditLog& log, std::string& out) {
     w.beginArray();
     for (std::size_t i = 0; i < obs.count; ++i) {
       w.beginObject();
-      w.field("name", obs.items[i].name);
-      w.field("type_id", obs.items[i].type_id);
-      w.field("value", obs.items[i].value);
+      const Observables::Item& item = obs.items[i];
+      w.trustedField("name", std::string_view(item.name, item.name_size));
+      w.field("type_id", item.type_id);
+      w.field("value", std::string_view(item.value, item.value_size));
       w.endObject();
     }
     w.endArray();
@@ -966,26 +996,36 @@ void encodeOcsf(AuditLog& log, std::string& out) {
     w.beginObject();
     w.field("parse_error", log.parse_error);
     w.endObject();
-  } else if (!log.root_left.empty()) {
+  } else if (!log.root_fields.empty()) {
     w.key("unmapped");
     w.beginObject();
     w.key("openai");
     w.beginObject();
-    log.root_left.writeMembers(w);
+    log.root_fields.writeMembers(w);
     w.endObject();
     w.endObject();
   }
   w.endObject();
+  return metadata_at;
+}
 
-  if (w.truncated()) {
-    // Known only now; metadata always starts with "version", so a trailing comma is right.
-    char buf[96];
-    const auto head = std::string_view("\"is_truncated\":true,\"untruncated_size\":");
-    std::memcpy(buf, head.data(), head.size());
-    auto res = std::to_chars(buf + head.size(), buf + sizeof buf - 1, log.raw.size());
-    *res.ptr++ = ',';
-    out.insert(metadata_at, buf, static_cast<std::size_t>(res.ptr - buf));
-  }
+}  // namespace
+
+std::string encodeOcsf(AuditLog& log) {
+  JsonWriter w(threadScratch(), JsonWriter::Scratch{});
+  const std::size_t metadata_at = writeOcsf(log, w);
+  const std::string_view text = w.view();
+  if (!w.truncated()) return std::string(text);
+  // Known only now; metadata always starts with "version", so a trailing comma is right.
+  std::string flags = "\"is_truncated\":true,\"untruncated_size\":";
+  flags += std::to_string(log.raw.size());
+  flags += ',';
+  std::string out;
+  out.reserve(text.size() + flags.size());
+  out.append(text.substr(0, metadata_at));
+  out.append(flags);
+  out.append(text.substr(metadata_at));
+  return out;
 }
 
 }  // namespace siem

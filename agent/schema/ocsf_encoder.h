@@ -23,9 +23,9 @@ struct Classification {
 };
 Classification classify(const AuditLog& log);
 
-// Appends the OCSF JSON object for `log` to `out`. Marks the members it maps as consumed in
-// `log`'s leftover trackers (so a log is encoded once).
-void encodeOcsf(AuditLog& log, std::string& out);
+// The OCSF JSON object for `log`. Marks the members it maps as consumed in `log`'s leftover
+// trackers (so a log is encoded once). Uses the calling thread's scratch buffer.
+std::string encodeOcsf(AuditLog& log);
 
 // Captions of the OCSF enums the encoder emits (exposed for tests and the docs).
 std::string_view ocsfClassName(OcsfClass cls);

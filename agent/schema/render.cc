@@ -9,15 +9,15 @@ namespace siem {
 std::string renderEvent(const Event& event, Encoding encoding) {
   if (encoding == Encoding::kRaw) return event.raw;
   AuditLog log(event);
-  std::string out;
-  // Rendered events are typically 1.5-3x the input; one reservation avoids regrowth.
-  out.reserve(event.raw.size() * 3 + 1024);
-  if (encoding == Encoding::kEcs) {
-    encodeEcs(log, out);
-  } else {
-    encodeOcsf(log, out);
+  return encoding == Encoding::kEcs ? encodeEcs(log) : encodeOcsf(log);
+}
+
+void renderInto(Event& event, std::span<const Encoding> encodings) {
+  for (const Encoding encoding : encodings) {
+    if (encoding == Encoding::kRaw) continue;
+    std::string& slot = event.rendered[static_cast<std::size_t>(encoding)];
+    if (slot.empty()) slot = renderEvent(event, encoding);
   }
-  return out;
 }
 
 }  // namespace siem

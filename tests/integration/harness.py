@@ -234,7 +234,7 @@ def write_config(path, text):
 class Workdir:
     def __init__(self, name):
         self.path = tempfile.mkdtemp(prefix=f"siem-{name}-")
-        self.keep = False
+        self.keep = os.environ.get("SIEM_KEEP_WORKDIR") == "1"
 
     def __enter__(self):
         return self.path

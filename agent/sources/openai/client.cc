@@ -1,5 +1,7 @@
 #include "agent/sources/openai/client.h"
 
+#include "agent/core/backoff.h"
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -120,15 +122,9 @@ std::chrono::nanoseconds TokenBucket::take(std::chrono::steady_clock::time_point
 std::chrono::milliseconds retryDelay(const RetryBackoff& backoff, std::uint32_t attempt,
                                      double unit_random,
                                      std::optional<std::chrono::milliseconds> retry_after) {
-  using std::chrono::milliseconds;
-  std::uint32_t doublings = attempt == 0 ? 0 : std::min<std::uint32_t>(attempt - 1, 30);
-  double ceiling = std::min<double>(
-      static_cast<double>(backoff.max.count()),
-      static_cast<double>(backoff.initial.count()) * std::ldexp(1.0, static_cast<int>(doublings)));
-  double r = std::clamp(unit_random, 0.0, 1.0);
-  milliseconds delay(static_cast<std::int64_t>(ceiling * r));
-  if (retry_after) delay = std::max(delay, std::min(*retry_after, backoff.max_retry_after));
-  return delay;
+  if (retry_after) retry_after = std::min(*retry_after, backoff.max_retry_after);
+  return backoffDelay(BackoffPolicy{backoff.initial, backoff.max}, attempt, unit_random,
+                      retry_after);
 }
 
 Result<std::string> readApiKeyFile(const std::string& path) {
@@ -201,7 +197,7 @@ std::string OpenAiClient::describeRefusal(const HttpResponse& response) {
   return sanitizeMessage(message, api_key_);
 }
 
-FetchResult OpenAiClient::fetchPage(const AuditLogQuery& query, std::stop_token stop) {
+FetchResult OpenAiClient::fetchPage(const AuditLogQuery& query, const std::stop_token& stop) {
   FetchResult result;
   for (std::uint32_t attempt = 0;; ++attempt) {
     if (!clock_.sleepFor(bucket_.take(clock_.monotonic()), stop)) return result;

@@ -106,7 +106,7 @@ class OpenAiClient {
                Clock& clock, PullObserver& observer, std::function<double()> unit_random = {},
                RetryBackoff backoff = {});
 
-  FetchResult fetchPage(const AuditLogQuery& query, std::stop_token stop);
+  FetchResult fetchPage(const AuditLogQuery& query, const std::stop_token& stop);
 
   // Re-reads api_key_file when one is configured (a rotated secret); otherwise a no-op.
   Result<void> reloadApiKey();

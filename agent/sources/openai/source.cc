@@ -78,8 +78,8 @@ class OpenAiAuditLogSource::Telemetry final : public PullObserver {
 
 OpenAiAuditLogSource::OpenAiAuditLogSource(const SourceConfig& config,
                                            const OpenAiSourceOptions& options,
-                                           std::filesystem::path data_dir, const SourceInfo& info,
-                                           OpenAiSourceDeps deps)
+                                           const std::filesystem::path& data_dir,
+                                           const SourceInfo& info, OpenAiSourceDeps deps)
     : id_(!info.id.empty() ? info.id : config.id),
       organization_id_(!config.organization_id.empty() ? config.organization_id
                                                        : info.organization_id),
@@ -88,7 +88,7 @@ OpenAiAuditLogSource::OpenAiAuditLogSource(const SourceConfig& config,
       owned_clock_(deps_.clock != nullptr ? nullptr : std::make_unique<SystemClock>()),
       clock_(deps_.clock != nullptr ? deps_.clock : owned_clock_.get()),
       telemetry_(std::make_unique<Telemetry>(deps_.observer)),
-      store_(std::move(data_dir) / "checkpoints") {}
+      store_(data_dir / "checkpoints") {}
 
 OpenAiAuditLogSource::~OpenAiAuditLogSource() = default;
 
@@ -104,7 +104,7 @@ void OpenAiAuditLogSource::setNotReady(std::string reason) {
   not_ready_ = std::move(reason);
 }
 
-void OpenAiAuditLogSource::idleUntilStopped(std::stop_token stop) {
+void OpenAiAuditLogSource::idleUntilStopped(const std::stop_token& stop) {
   while (clock_->sleepFor(std::chrono::hours(1), stop)) {
   }
 }
@@ -170,7 +170,7 @@ Result<CursorState> OpenAiAuditLogSource::loadCursor() {
   return fail("unreachable");
 }
 
-void OpenAiAuditLogSource::runCycles(std::stop_token stop, EventEmitter& out) {
+void OpenAiAuditLogSource::runCycles(const std::stop_token& stop, EventEmitter& out) {
   if (options_.api != OpenAiApiVariant::kAuditLogs) {
     const std::string reason =
         "api: organization_logs is not supported by this source; use the real audit_logs API";
@@ -269,7 +269,7 @@ void OpenAiAuditLogSource::runCycles(std::stop_token stop, EventEmitter& out) {
   }
 }
 
-bool OpenAiAuditLogSource::waitForNextPoll(std::stop_token stop) {
+bool OpenAiAuditLogSource::waitForNextPoll(const std::stop_token& stop) {
   // Sleep in slices so acknowledged state that arrived between writes is persisted promptly.
   auto remaining = std::chrono::duration_cast<std::chrono::nanoseconds>(
       std::chrono::seconds(options_.poll_interval_secs));
@@ -285,7 +285,7 @@ bool OpenAiAuditLogSource::waitForNextPoll(std::stop_token stop) {
 }
 
 OpenAiAuditLogSource::Collected OpenAiAuditLogSource::collectWindow(const TimeWindow& window,
-                                                                    std::stop_token stop,
+                                                                    const std::stop_token& stop,
                                                                     std::vector<Event>& events) {
   std::optional<std::string> after;
   bool warned_dense = false;
@@ -337,7 +337,7 @@ OpenAiAuditLogSource::Collected OpenAiAuditLogSource::collectWindow(const TimeWi
 }
 
 std::optional<FetchResult> OpenAiAuditLogSource::fetchAuthorized(const AuditLogQuery& query,
-                                                                 std::stop_token stop) {
+                                                                 const std::stop_token& stop) {
   std::string last_reason;
   for (;;) {
     FetchResult result = client_->fetchPage(query, stop);
@@ -381,6 +381,7 @@ void OpenAiAuditLogSource::acknowledged(std::uint64_t upto) {
 void OpenAiAuditLogSource::commit() { persist(true); }
 
 void OpenAiAuditLogSource::persist(bool force) {
+  if (deps_.read_only) return;
   Snapshot snapshot;
   {
     std::lock_guard lock(state_mutex_);

@@ -56,6 +56,8 @@ struct OpenAiSourceDeps {
   RetryBackoff backoff;                             // transient failures
   std::chrono::milliseconds refused_retry{30'000};  // after 401/403/other 4xx
   std::chrono::milliseconds checkpoint_interval{1'000};  // min time between ack-driven writes
+  // Dry run: the cursor advances in memory (so cycles move on) but is never written to disk.
+  bool read_only = false;
 };
 
 // Plain counters mirroring the metrics (readable without a metrics registry, e.g. in tests).
@@ -76,11 +78,11 @@ class OpenAiAuditLogSource final : public Source {
   // that code which never touches metrics does not need the metrics implementation linked.
   // `metrics` must outlive the source.
   OpenAiAuditLogSource(const SourceConfig& config, const OpenAiSourceOptions& options,
-                       std::filesystem::path data_dir, const SourceInfo& info,
+                       const std::filesystem::path& data_dir, const SourceInfo& info,
                        ComponentMetrics* metrics, OpenAiSourceDeps deps = {});
   // Reports only to deps.observer.
   OpenAiAuditLogSource(const SourceConfig& config, const OpenAiSourceOptions& options,
-                       std::filesystem::path data_dir, const SourceInfo& info,
+                       const std::filesystem::path& data_dir, const SourceInfo& info,
                        OpenAiSourceDeps deps);
   ~OpenAiAuditLogSource() override;
 
@@ -100,17 +102,18 @@ class OpenAiAuditLogSource final : public Source {
   };
   enum class Collected : std::uint8_t { kDone, kOverflow, kStopped };
 
-  void runCycles(std::stop_token stop, EventEmitter& out);
+  void runCycles(const std::stop_token& stop, EventEmitter& out);
   Result<CursorState> loadCursor();
-  Collected collectWindow(const TimeWindow& window, std::stop_token stop,
+  Collected collectWindow(const TimeWindow& window, const std::stop_token& stop,
                           std::vector<Event>& events);
-  std::optional<FetchResult> fetchAuthorized(const AuditLogQuery& query, std::stop_token stop);
+  std::optional<FetchResult> fetchAuthorized(const AuditLogQuery& query,
+                                             const std::stop_token& stop);
   // Persists the cursor if it changed; `force` ignores checkpoint_interval.
   void persist(bool force);
   void writeSnapshot(const Snapshot& snapshot);
   void setNotReady(std::string reason);
-  void idleUntilStopped(std::stop_token stop);
-  bool waitForNextPoll(std::stop_token stop);
+  void idleUntilStopped(const std::stop_token& stop);
+  bool waitForNextPoll(const std::stop_token& stop);
   std::string checkpointName() const { return id_ + ".json"; }
 
   const std::string id_;

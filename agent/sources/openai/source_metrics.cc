@@ -43,9 +43,10 @@ OpenAiSourceDeps withMetrics(OpenAiSourceDeps deps, ComponentMetrics* metrics) {
 
 OpenAiAuditLogSource::OpenAiAuditLogSource(const SourceConfig& config,
                                            const OpenAiSourceOptions& options,
-                                           std::filesystem::path data_dir, const SourceInfo& info,
-                                           ComponentMetrics* metrics, OpenAiSourceDeps deps)
-    : OpenAiAuditLogSource(config, options, std::move(data_dir), info,
-                           withMetrics(std::move(deps), metrics)) {}
+                                           const std::filesystem::path& data_dir,
+                                           const SourceInfo& info, ComponentMetrics* metrics,
+                                           OpenAiSourceDeps deps)
+    : OpenAiAuditLogSource(config, options, data_dir, info, withMetrics(std::move(deps), metrics)) {
+}
 
 }  // namespace siem

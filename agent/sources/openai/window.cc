@@ -5,42 +5,10 @@
 #include <algorithm>
 #include <utility>
 
+#include "agent/core/json_escape.h"
 #include "agent/core/time_spec.h"
 
 namespace siem {
-namespace {
-
-void appendJsonString(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out.append(fmt::format("\\u{:04x}", static_cast<unsigned>(c)));
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
-}  // namespace
 
 std::string serializeCursorState(const CursorState& state) {
   std::vector<std::pair<std::int64_t, const std::string*>> seen;
@@ -133,7 +101,7 @@ TimeWindow WindowCursor::nextWindow(std::int64_t now, std::int64_t max_span) con
 
 std::size_t WindowCursor::selectNew(std::vector<Event>& events) const {
   // Decide first, move afterwards: the views in `in_window` point into the untouched vector.
-  std::vector<char> keep(events.size(), 0);
+  std::vector<std::uint8_t> keep(events.size(), 0);
   {
     std::unordered_set<std::string_view> in_window;
     in_window.reserve(events.size());

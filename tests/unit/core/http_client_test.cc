@@ -53,13 +53,13 @@ class LoopbackServer {
   int port_ = 0;
 };
 
-HttpClientOptions optionsWith(std::function<void(HttpClientOptions&)> edit) {
+HttpClientOptions optionsWith(const std::function<void(HttpClientOptions&)>& edit) {
   HttpClientOptions o;
   edit(o);
   return o;
 }
 
-TlsConfig tlsWith(std::function<void(TlsConfig&)> edit) {
+TlsConfig tlsWith(const std::function<void(TlsConfig&)>& edit) {
   TlsConfig t;
   edit(t);
   return t;

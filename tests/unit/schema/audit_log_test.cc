@@ -88,13 +88,27 @@ TEST(AuditLogValues, StringPaths) {
   EXPECT_EQ(stringAtPath(obj, "data"), "");
 }
 
+TEST(AuditLogValues, SameKeyComparesEveryByte) {
+  const std::string base = "abcdefghijklmnopqrstuvwxyz0123456789";
+  for (std::size_t n = 0; n <= base.size(); ++n) {
+    const std::string a = base.substr(0, n);
+    EXPECT_TRUE(sameKey(a, std::string(a))) << n;
+    for (std::size_t i = 0; i < n; ++i) {
+      std::string b = a;
+      b[i] = '#';
+      EXPECT_FALSE(sameKey(a, b)) << n << " " << i;
+    }
+    EXPECT_FALSE(sameKey(a, a + "x"));
+  }
+}
+
 TEST(AuditLogView, LeftoversKeepWhatWasNotMapped) {
   simdjson::dom::parser p;
   const auto root =
       parse(p, R"({"a":1,"b":{"c":2,"d":{"e":3}},"f":{"g":4}})").get_object().value_unsafe();
-  Leftovers top;
-  Leftovers b;
-  Leftovers d;
+  TrackedObject top;
+  TrackedObject b;
+  TrackedObject d;
   top.reset(root);
   b.reset(root["b"].get_object().value_unsafe());
   d.reset(root["b"]["d"].get_object().value_unsafe());
@@ -108,6 +122,7 @@ TEST(AuditLogView, LeftoversKeepWhatWasNotMapped) {
   w.beginObject();
   top.writeMembers(w);
   w.endObject();
+  w.finish();
   EXPECT_EQ(out, R"({"f":{"g":4}})");
   EXPECT_FALSE(top.empty());
   EXPECT_TRUE(b.empty());
@@ -160,8 +175,9 @@ TEST(AuditLogView, SourceFieldsTakePrecedenceOverTheRawObject) {
   std::string out;
   JsonWriter w(out);
   w.beginObject();
-  log.root_left.writeMembers(w);
+  log.root_fields.writeMembers(w);
   w.endObject();
+  w.finish();
   EXPECT_EQ(out, R"({"id":"raw-id","type":"raw.type","effective_at":10})");
 }
 

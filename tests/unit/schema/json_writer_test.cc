@@ -21,6 +21,7 @@ std::string str(std::string_view value) {
   std::string out;
   JsonWriter w(out);
   w.string(value);
+  w.finish();
   return out;
 }
 
@@ -39,6 +40,7 @@ TEST(JsonWriter, WritesNestedContainersWithCommas) {
   w.endArray();
   w.field("c", true);
   w.endObject();
+  w.finish();
   EXPECT_EQ(out, R"({"a":1,"b":["x",null,false,{}],"c":true})");
   EXPECT_EQ(w.depth(), 0u);
 }
@@ -85,6 +87,7 @@ TEST(JsonWriter, TruncatesLongStringsAtACharacterBoundary) {
   std::string out;
   JsonWriter w(out);
   w.string(in);
+  w.finish();
   EXPECT_TRUE(w.truncated());
   const std::string expected = "\"" + std::string(JsonWriter::kMaxStringBytes - 1, 'a') +
                                std::string(JsonWriter::kTruncationMarker) + "\"";
@@ -96,6 +99,7 @@ TEST(JsonWriter, StringsAtTheLimitAreKeptWhole) {
   std::string out;
   JsonWriter w(out);
   w.string(in);
+  w.finish();
   EXPECT_FALSE(w.truncated());
   EXPECT_EQ(out, "\"" + in + "\"");
 }
@@ -105,11 +109,13 @@ TEST(JsonWriter, StringPartsShareOneLengthBudget) {
   std::string out;
   JsonWriter w(out);
   w.stringParts({"<", half, half, ">"});
+  w.finish();
   EXPECT_TRUE(w.truncated());
   EXPECT_EQ(out.size(), 2 + JsonWriter::kMaxStringBytes + JsonWriter::kTruncationMarker.size());
   std::string small;
   JsonWriter w2(small);
   w2.stringParts({"a", " by ", "b\"c"});
+  w2.finish();
   EXPECT_EQ(small, R"("a by b\"c")");
 }
 
@@ -117,9 +123,10 @@ TEST(JsonWriter, EscapesKeys) {
   std::string out;
   JsonWriter w(out);
   w.beginObject();
-  w.key("k\"\n\xC3");
+  w.key(std::string_view("k\"\n\xC3"));
   w.number(std::int64_t{1});
   w.endObject();
+  w.finish();
   EXPECT_EQ(out, "{\"k\\\"\\n\xEF\xBF\xBD\":1}");
 }
 
@@ -134,6 +141,7 @@ TEST(JsonWriter, WritesNumbers) {
   w.number(1e300 * 1e10);  // infinity
   w.number(std::numeric_limits<double>::quiet_NaN());
   w.endArray();
+  w.finish();
   EXPECT_EQ(out, "[-9223372036854775808,18446744073709551615,37.7749,-0.5,null,null]");
 }
 
@@ -150,6 +158,7 @@ TEST(JsonWriter, OutputOfArbitraryBytesIsValidJson) {
     w.key(in);
     w.string(in);
     w.endObject();
+    w.finish();
     simdjson::dom::element doc;
     EXPECT_FALSE(parser.parse(out).get(doc)) << "byte " << b << ": " << out;
   }

@@ -178,7 +178,7 @@ class OpenAiSourceTest : public ::testing::Test {
     std::vector<std::pair<std::int64_t, std::string>> sorted;
     for (int i = 0; i < n; ++i) {
       std::string id = fmt::format("audit_log-{:04}", i);
-      std::int64_t t = kNow - 3600 + (i / 3) * 40;
+      std::int64_t t = kNow - 3600 + std::int64_t{i / 3} * 40;
       server_.addEvent(id, t, i % 25 == 0 ? "login.failed" : "api_key.created");
       sorted.emplace_back(t, id);
     }
@@ -440,7 +440,7 @@ TEST_F(OpenAiSourceTest, StoppingPipelineEndsRunWithoutSkippingEvents) {
   ASSERT_TRUE(cp);
   // Every event after the 20th is still ahead of the watermark or within its lookback.
   for (std::size_t i = 20; i < expected.size(); ++i) EXPECT_FALSE(cp->seen.contains(expected[i]));
-  EXPECT_LE(cp->watermark, kNow - 3600 + (20 / 3) * 40);
+  EXPECT_LE(cp->watermark, kNow - 3600 + std::int64_t{20 / 3} * 40);
 }
 
 TEST(OpenAiCheckpointFileTest, ReadWriteAndMissing) {

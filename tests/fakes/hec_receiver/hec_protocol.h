@@ -1,0 +1,95 @@
+// The pure parts of the HEC receiver: the reply codes and texts Splunk documents, and the parser
+// that validates a `/services/collector/event` body the way HEC does (concatenated JSON objects,
+// checked in order, stopping at the first bad one while keeping the ones before it).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace siem::hec_fake {
+
+// HEC reply codes ("Troubleshoot HTTP Event Collector -> Possible error codes").
+enum HecCode : int {
+  kSuccess = 0,
+  kTokenDisabled = 1,
+  kTokenRequired = 2,
+  kInvalidAuthorization = 3,
+  kInvalidToken = 4,
+  kNoData = 5,
+  kInvalidDataFormat = 6,
+  kIncorrectIndex = 7,
+  kInternalError = 8,
+  kServerBusy = 9,
+  kChannelMissing = 10,
+  kInvalidChannel = 11,
+  kEventFieldRequired = 12,
+  kEventFieldBlank = 13,
+  kAckDisabled = 14,
+  kIndexedFieldsError = 15,
+  kQueryStringAuthDisabled = 16,
+  kHealthy = 17,
+  kUnhealthyQueuesFull = 18,
+  kUnhealthyAckUnavailable = 19,
+  kUnhealthyQueuesFullAckUnavailable = 20,
+  kHealthInvalidToken = 21,
+  kHealthTokenDisabled = 22,
+};
+
+// The documented text and HTTP status of a code; {500, "Unknown"} outside 0..22.
+std::string_view hecText(int code);
+int hecHttpStatus(int code);
+
+// A reply body: {"text":...,"code":...} plus ackId / invalid-event-number when set.
+struct HecReply {
+  int code = kSuccess;
+  std::optional<std::uint64_t> ack_id;
+  std::optional<std::size_t> invalid_event_number;
+};
+inline HecReply codeReply(int code) {
+  HecReply reply;
+  reply.code = code;
+  return reply;
+}
+std::string renderReply(const HecReply& reply);
+
+// One event HEC accepted, with its metadata as sent.
+struct IndexedEvent {
+  std::string time;  // the envelope's `time` exactly as written (JSON text); empty when absent
+  std::string host;  // the metadata strings; empty when absent
+  std::string source;
+  std::string sourcetype;
+  std::string index;
+  std::string fields;  // minified JSON object; empty when absent
+  std::string event;   // minified JSON value
+};
+
+struct ParseOptions {
+  // When non-empty, an `index` outside this set is code 7 (the token's allowed indexes).
+  const std::set<std::string>* allowed_indexes = nullptr;
+  // False: validate only, leave `events` empty (benchmarks that only count).
+  bool keep_events = true;
+};
+
+struct ParseResult {
+  std::vector<IndexedEvent> events;  // accepted events (when keep_events), in body order
+  std::size_t accepted = 0;          // how many events precede the first bad one
+  // The first bad event's code (6, 7, 12, 13, 15); its index is `accepted`.
+  std::optional<int> error_code;
+};
+
+// Validates a JSON-envelope body. Rules, in order per event: not a JSON object -> 6; no `event`
+// -> 12; `event` null or "" -> 13; `time` not a number or numeric string, or `host`, `source`,
+// `sourcetype`, `index` not strings -> 6; `fields` not a flat object of strings or arrays of
+// strings -> 15; `index` not allowed -> 7. An empty body (only whitespace) is not handled here:
+// the caller answers code 5.
+ParseResult parseEventBody(std::string_view body, const ParseOptions& options);
+
+// True for an 8-4-4-4-12 hexadecimal GUID.
+bool isGuid(std::string_view text);
+
+}  // namespace siem::hec_fake
