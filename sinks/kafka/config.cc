@@ -3,6 +3,8 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <set>
 
@@ -15,26 +17,32 @@ namespace {
 struct ConfDeleter {
   void operator()(rd_kafka_conf_t* conf) const { rd_kafka_conf_destroy(conf); }
 };
-struct TopicConfDeleter {
-  void operator()(rd_kafka_topic_conf_t* conf) const { rd_kafka_topic_conf_destroy(conf); }
-};
 
 std::string quoted(const std::string& text) { return "\"" + text + "\""; }
 
-// Every property name librdkafka knows (global and topic level), for "did you mean" hints.
+// Every property name librdkafka knows (global and topic level), for "did you mean" hints: the
+// first column of the table rd_kafka_conf_properties_show() prints.
 std::vector<std::string> knownProperties() {
   std::vector<std::string> names;
-  auto add = [&](const char** dump, size_t count) {
-    for (size_t i = 0; i + 1 < count; i += 2) names.emplace_back(dump[i]);
-    rd_kafka_conf_dump_free(dump, count);
-  };
-  std::unique_ptr<rd_kafka_conf_t, ConfDeleter> conf(rd_kafka_conf_new());
-  size_t count = 0;
-  const char** dump = rd_kafka_conf_dump(conf.get(), &count);
-  add(dump, count);
-  std::unique_ptr<rd_kafka_topic_conf_t, TopicConfDeleter> topic(rd_kafka_topic_conf_new());
-  dump = rd_kafka_topic_conf_dump(topic.get(), &count);
-  add(dump, count);
+  char* text = nullptr;
+  size_t size = 0;
+  FILE* out = open_memstream(&text, &size);
+  if (out == nullptr) return names;
+  rd_kafka_conf_properties_show(out);
+  std::fclose(out);
+  std::unique_ptr<char, decltype(&std::free)> owned(text, &std::free);
+  std::string_view all(text, size);
+  while (!all.empty()) {
+    const auto eol = all.find('\n');
+    std::string_view line = all.substr(0, eol);
+    all = eol == std::string_view::npos ? std::string_view() : all.substr(eol + 1);
+    const auto bar = line.find(" |");
+    if (bar == std::string_view::npos || line.empty() || line[0] == '-' || line[0] == '#') continue;
+    std::string_view name = line.substr(0, bar);
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    if (!name.empty() && name != "Property" && name.find(' ') == std::string_view::npos)
+      names.emplace_back(name);
+  }
   return names;
 }
 

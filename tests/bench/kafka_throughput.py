@@ -8,6 +8,7 @@ delivered and that the topic holds at least that many records.
 
     python3 tests/bench/kafka_throughput.py --build-dir build [--events 500000] \
         [--encoding raw|ocsf|ecs] [--compression none|lz4|zstd|...] [--batch 5000] [--concurrency 4]
+        [--sources N]
 """
 
 import argparse
@@ -29,15 +30,7 @@ data_dir: {data}
 api: {{ address: "127.0.0.1:{port}" }}
 log: {{ level: warn, format: json }}
 sources:
-  openai:
-    type: openai_audit_logs
-    api_key: sk-admin-bench
-    base_url: {base_url}
-    poll_interval_secs: 1
-    start_at: {start_at}
-    lookback_secs: 300
-    page_size: 100
-    max_requests_per_sec: 100000
+{sources}
 sinks:
   kafka:
     type: kafka
@@ -53,6 +46,19 @@ routes:
   - name: everything
     from: ["*"]
     to: [kafka]
+"""
+
+
+SOURCE = """  openai{n}:
+    type: openai_audit_logs
+    api_key: sk-admin-bench
+    organization_id: org-{n}
+    base_url: {base_url}
+    poll_interval_secs: 1
+    start_at: {start_at}
+    lookback_secs: 300
+    page_size: 100
+    max_requests_per_sec: 1000
 """
 
 
@@ -94,6 +100,9 @@ def main():
     p.add_argument("--batch", type=int, default=5000)
     p.add_argument("--concurrency", type=int, default=4)
     p.add_argument("--linger-ms", type=int, default=5)
+    p.add_argument("--sources", type=int, default=1,
+                   help="OpenAI sources reading the same simulator (one thread each): the sink "
+                        "then gets SOURCES times the backlog")
     args = p.parse_args()
 
     with h.Workdir("kafka-throughput") as work:
@@ -104,10 +113,15 @@ def main():
                           extra=["--backlog", str(args.events), "--span-secs", str(span)])
         agent = None
         try:
+            # Tenant-scoped events are outside the source's default query.
+            total = len(sim.ids()) * args.sources
             port = h.free_port()
             cfg = h.write_config(os.path.join(work, "agent.yaml"), CONFIG.format(
-                data=os.path.join(work, "data"), port=port, base_url=sim.base_url,
-                start_at=f"{args.span_days + 1}d", encoding=args.encoding,
+                data=os.path.join(work, "data"), port=port,
+                sources="".join(SOURCE.format(n=n, base_url=sim.base_url,
+                                              start_at=f"{args.span_days + 1}d")
+                                for n in range(args.sources)),
+                encoding=args.encoding,
                 brokers=", ".join(f'"{b}"' for b in mock.brokers), topic=TOPIC,
                 compression=args.compression, linger=args.linger_ms, batch=args.batch,
                 buffer=max(50_000, 4 * args.batch * args.concurrency),
@@ -119,14 +133,15 @@ def main():
             pid = agent.process.proc.pid
 
             def sent():
+                if not agent.process.alive():
+                    raise AssertionError("the agent exited:\n" + agent.process.stderr()[-2000:])
                 try:
                     return h.metric_value(h.scrape(port), "siem_agent_component_sent_events_total",
                                           component_id="kafka") or 0
                 except OSError:
                     return 0
 
-            h.wait_until(lambda: sent() >= args.events, 1800, f"{args.events} events",
-                         interval=0.2)
+            h.wait_until(lambda: sent() >= total, 1800, f"{total} events", interval=0.2)
             elapsed = time.monotonic() - start
             cpu, peak = proc_stats(pid)
             sim_cpu = proc_stats(sim.process.proc.pid)[0] - sim_cpu0
@@ -135,11 +150,11 @@ def main():
             kcat = shutil.which("kcat")
             records = topic_records(kcat, mock.bootstrap) if kcat else None
             if records is not None:
-                assert records >= args.events, (records, args.events)
-            print(f"events: {args.events}  encoding: {args.encoding}  compression: "
+                assert records >= total, (records, total)
+            print(f"events: {total} (backlog {args.events}, {args.sources} source(s))  encoding: {args.encoding}  compression: "
                   f"{args.compression}  batch: {args.batch}  concurrency: {args.concurrency}")
-            print(f"wall: {elapsed:.1f} s  throughput: {args.events / elapsed:,.0f} events/s")
-            print(f"agent CPU: {cpu:.1f} s ({args.events / cpu:,.0f} events per CPU-second)")
+            print(f"wall: {elapsed:.1f} s  throughput: {total / elapsed:,.0f} events/s")
+            print(f"agent CPU: {cpu:.1f} s ({total / cpu:,.0f} events per CPU-second)")
             print(f"agent peak RSS: {peak / 1048576:.1f} MiB")
             print(f"simulator CPU: {sim_cpu:.1f} s  mock cluster CPU: {mock_cpu:.1f} s")
             if records is not None:

@@ -1,6 +1,7 @@
 """A permanent Kafka error: events whose record exceeds message.max.bytes are dead-lettered with
 the error's name, the rest are delivered, nothing is both or neither, and the cursor moves past
-the dead-lettered events (a restart sends none of them again)."""
+the dead-lettered events (a restart sends none of them again). A credential in the librdkafka map
+never shows in the logs or metrics."""
 
 import json
 import os
@@ -10,6 +11,7 @@ import kafka_util
 
 TOPIC = "siem.audit"
 KEY = "sk-admin-dead-letter"
+KAFKA_PASSWORD = "kafka-pw-5f1e0c9d"
 BACKLOG = 2000
 # librdkafka's message.max.bytes (minimum 1000). OCSF renderings of the simulator's events are
 # spread around this size, so some exceed it and most do not.
@@ -28,7 +30,7 @@ def header_bytes(event_type):
 CONFIG = """
 data_dir: {data}
 api: {{ address: "127.0.0.1:{port}" }}
-log: {{ level: info, format: json }}
+log: {{ level: debug, format: json }}
 shutdown_timeout_secs: 10
 sources:
   openai:
@@ -45,7 +47,8 @@ sinks:
     encoding: ocsf
     brokers: [{brokers}]
     topic: {topic}
-    librdkafka: {{ message.max.bytes: {limit} }}
+    librdkafka: {{ message.max.bytes: {limit}, sasl.username: agent,
+                  sasl.password: "${{KAFKA_PASSWORD}}", debug: conf }}
     batch: {{ max_events: 200, timeout_ms: 50 }}
 routes:
   - name: everything
@@ -87,7 +90,8 @@ def main(args):
             cfg = h.write_config(os.path.join(work, "agent.yaml"), CONFIG.format(
                 data=data, port=port, key=KEY, base_url=sim.base_url,
                 brokers=", ".join(f'"{b}"' for b in mock.brokers), topic=TOPIC, limit=LIMIT))
-            agent = h.Agent(args.build_dir, work, cfg)
+            env = {"KAFKA_PASSWORD": KAFKA_PASSWORD}
+            agent = h.Agent(args.build_dir, work, cfg, env=env)
 
             def terminal():
                 try:
@@ -120,11 +124,13 @@ def main(args):
                 size = len(m.value.encode()) + len(m.key) + header_bytes(m.headers["event_type"])
                 assert size <= LIMIT, (m.key, size)
 
+            assert KAFKA_PASSWORD not in h.scrape(port)
+
             # The cursor moved past the dead letters: a restart sends only what is new.
             rc = agent.process.stop(timeout=30)
             assert rc == 0, rc
             agent.close()
-            agent = h.Agent(args.build_dir, work, cfg, name="agent2")
+            agent = h.Agent(args.build_dir, work, cfg, name="agent2", env=env)
             sim.generate(5)
             fresh = set(sim.ids()) - expected
             assert len(fresh) == 5
@@ -137,6 +143,14 @@ def main(args):
                 f"{len(again) + len(dead_again) - len(expected) - 5} events sent again")
             rc = agent.process.stop(timeout=30)
             assert rc == 0, rc
+            for name in ("agent", "agent2"):
+                with open(os.path.join(work, f"{name}.stderr"), encoding="utf-8",
+                          errors="replace") as f:
+                    logs = f.read()
+                # librdkafka's configuration dump (debug: conf) names the property...
+                assert "sasl.password" in logs, f"no configuration dump in the {name} log"
+                # ...but its value appears nowhere.
+                assert KAFKA_PASSWORD not in logs, f"the Kafka password is in the {name} log"
         finally:
             if agent:
                 agent.close()

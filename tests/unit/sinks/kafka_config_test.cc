@@ -132,6 +132,12 @@ TEST_F(KafkaConfigTest, UnknownLibrdkafkaPropertyIsAnErrorWithItsName) {
                     HasSubstr("did you mean \"socket.keepalive.enable\"")));
 }
 
+TEST_F(KafkaConfigTest, SuggestsPropertiesWithoutDefaults) {
+  parse("brokers: [k:1]\ntopic: t\nlibrdkafka:\n  sasl.usernme: agent\n  partitionr: murmur2\n");
+  EXPECT_THAT(allErrors(), HasSubstr("did you mean \"sasl.username\""));
+  EXPECT_THAT(allErrors(), HasSubstr("did you mean \"partitioner\""));
+}
+
 TEST_F(KafkaConfigTest, InvalidValuesAreReportedButSecretsAreNotEchoed) {
   parse(
       "brokers: [k:1]\ntopic: t\nlibrdkafka:\n"

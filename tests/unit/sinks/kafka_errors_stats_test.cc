@@ -52,7 +52,7 @@ TEST(KafkaErrorsTest, TransientFatalAndUnknownErrorsAreRetried) {
         Case{RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, "fatal"},
         Case{RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, "kafka"},
         Case{RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, "kafka"},
-        Case{static_cast<rd_kafka_resp_err_t>(9999), "kafka"}}) {
+        Case{RD_KAFKA_RESP_ERR_UNKNOWN, "kafka"}}) {
     const KafkaFailure f = classifyKafkaError(c.err);
     EXPECT_EQ(f.disposition, Disposition::kRetry) << c.err;
     EXPECT_EQ(f.error_type, c.type) << c.err;
