@@ -47,6 +47,8 @@ class SimServer {
   std::string nextRequestId();  // x-request-id of a /v1 response
   void sendError(httplib::Response& res, const ApiError& error);
   void sendJson(httplib::Response& res, int status, std::string body);
+  // A 200 page, gzip-compressed (level 1) when the client accepts it.
+  void sendPage(const httplib::Request& req, httplib::Response& res, std::string body);
   void record(std::string endpoint, const httplib::Request& req, int status,
               const std::optional<Fault>& fault);
 
@@ -72,6 +74,7 @@ class SimServer {
   std::uint64_t request_counter_ = 0;  // for x-request-id
   std::deque<RequestRecord> recent_;   // last kRecentLimit API requests
   static constexpr std::size_t kRecentLimit = 1000;
+  static constexpr std::size_t kCompressMinBytes = 1024;  // smaller bodies gain nothing
 };
 
 }  // namespace siem::sim
