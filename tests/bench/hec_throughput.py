@@ -3,8 +3,8 @@
 sink -> the loopback HEC receiver (counting only).
 
 Prints events/s (from the agent's start to the receiver holding every event), the agent's CPU
-seconds and peak RSS, and the receiver's CPU seconds. A benchmark, not a test: it asserts only
-that every event arrived.
+seconds and peak RSS, and the CPU seconds the receiver and the simulator spent meanwhile. A
+benchmark, not a test: it asserts only that every event arrived.
 
     python3 tests/bench/hec_throughput.py --build-dir build [--events 500000] [--encoding ocsf]
         [--compression gzip|none] [--level 1] [--indexer-ack] [--concurrency 2]
@@ -53,19 +53,6 @@ routes:
 """
 
 
-def proc_stats(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    cpu = (int(fields[11]) + int(fields[12])) / ticks
-    peak = 0
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                peak = int(line.split()[1]) * 1024
-    return cpu, peak
-
-
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--build-dir", required=True)
@@ -99,6 +86,7 @@ def main():
                 token=rx.token, compression=args.compression, level=args.level,
                 ack="true" if args.indexer_ack else "false", concurrency=args.concurrency,
                 batch_events=args.batch_events))
+            meter = h.CpuMeter(sim=sim.process.proc.pid, rx=rx.process.proc.pid)
             start = time.monotonic()
             agent = h.Agent(args.build_dir, work, cfg)
             pid = agent.process.proc.pid
@@ -109,9 +97,9 @@ def main():
 
             h.wait_until(done, 3600, f"{expected} events indexed", interval=0.2)
             elapsed = time.monotonic() - start
-            cpu, peak = proc_stats(pid)
-            rx_cpu, _ = proc_stats(rx.process.proc.pid)
-            sim_cpu, _ = proc_stats(sim.process.proc.pid)
+            cpu, peak = h.process_stats(pid)
+            rx_cpu = meter.used("rx")
+            sim_cpu = meter.used("sim")
             sim_requests = sim.stats()["requests_total"]
             stats = rx.stats()
             agent.process.stop()

@@ -62,19 +62,6 @@ SOURCE = """  openai{n}:
 """
 
 
-def proc_stats(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    cpu = (int(fields[11]) + int(fields[12])) / ticks
-    peak = 0
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                peak = int(line.split()[1]) * 1024
-    return cpu, peak
-
-
 def topic_records(kcat, bootstrap):
     """Sum of the partitions' end offsets (kcat -Q with timestamp -1 = latest)."""
     argv = [kcat, "-b", bootstrap, "-Q", "-X", "log_level=3"]
@@ -126,26 +113,15 @@ def main():
                 compression=args.compression, linger=args.linger_ms, batch=args.batch,
                 buffer=max(50_000, 4 * args.batch * args.concurrency),
                 concurrency=args.concurrency))
-            sim_cpu0, _ = proc_stats(sim.process.proc.pid)
-            mock_cpu0, _ = proc_stats(mock.process.proc.pid)
+            meter = h.CpuMeter(sim=sim.process.proc.pid, mock=mock.process.proc.pid)
             start = time.monotonic()
             agent = h.Agent(args.build_dir, work, cfg)
             pid = agent.process.proc.pid
-
-            def sent():
-                if not agent.process.alive():
-                    raise AssertionError("the agent exited:\n" + agent.process.stderr()[-2000:])
-                try:
-                    return h.metric_value(h.scrape(port), "siem_agent_component_sent_events_total",
-                                          component_id="kafka") or 0
-                except OSError:
-                    return 0
-
-            h.wait_until(lambda: sent() >= total, 1800, f"{total} events", interval=0.2)
+            h.wait_for_sent(agent, port, "kafka", total)
             elapsed = time.monotonic() - start
-            cpu, peak = proc_stats(pid)
-            sim_cpu = proc_stats(sim.process.proc.pid)[0] - sim_cpu0
-            mock_cpu = proc_stats(mock.process.proc.pid)[0] - mock_cpu0
+            cpu, peak = h.process_stats(pid)
+            sim_cpu = meter.used("sim")
+            mock_cpu = meter.used("mock")
             agent.process.stop()
             kcat = shutil.which("kcat")
             records = topic_records(kcat, mock.bootstrap) if kcat else None

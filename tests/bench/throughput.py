@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """End-to-end throughput: the OpenAI simulator with a large backlog -> siem-agent -> file sink.
 
-Prints events/s, the agent's CPU seconds and its peak RSS. A benchmark, not a test: it asserts
+Prints events/s, the agent's CPU seconds and its peak RSS, and the simulator's CPU seconds while
+the agent ran (it shares the machine). A benchmark, not a test: it asserts
 only that every event arrived.
 
     python3 tests/bench/throughput.py --build-dir build [--events 1000000] [--encoding raw|ocsf|ecs]
@@ -42,19 +43,6 @@ routes:
 """
 
 
-def proc_stats(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    cpu = (int(fields[11]) + int(fields[12])) / ticks
-    peak = 0
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                peak = int(line.split()[1]) * 1024
-    return cpu, peak
-
-
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--build-dir", required=True)
@@ -76,27 +64,21 @@ def main():
             cfg = h.write_config(os.path.join(work, "agent.yaml"), CONFIG.format(
                 data=os.path.join(work, "data"), port=port, base_url=sim.base_url,
                 start_at=f"{args.span_days + 1}d", encoding=args.encoding, out=out))
+            meter = h.CpuMeter(sim=sim.process.proc.pid)
             start = time.monotonic()
             agent = h.Agent(args.build_dir, work, cfg)
             pid = agent.process.proc.pid
-
-            def sent():
-                if not agent.process.alive():
-                    raise AssertionError("the agent exited:\n" + agent.process.stderr())
-                try:
-                    return h.metric_value(h.scrape(port), "siem_agent_component_sent_events_total",
-                                          component_id="archive") or 0
-                except OSError:
-                    return 0
-
-            h.wait_until(lambda: sent() >= total, 1800, f"{total} events", interval=0.2)
+            h.wait_for_sent(agent, port, "archive", total)
             elapsed = time.monotonic() - start
-            cpu, peak = proc_stats(pid)
+            cpu, peak = h.process_stats(pid)
+            sim_cpu = meter.used("sim")
+            sim_requests = sim.stats()["requests_total"]
             agent.process.stop()
             print(f"events: {total} (of a {args.events} backlog)  encoding: {args.encoding}")
             print(f"wall: {elapsed:.1f} s  throughput: {total / elapsed:,.0f} events/s")
             print(f"agent CPU: {cpu:.1f} s ({total / cpu:,.0f} events per CPU-second)")
             print(f"agent peak RSS: {peak / 1048576:.1f} MiB")
+            print(f"simulator: {sim_requests} requests, CPU {sim_cpu:.1f} s")
         finally:
             if agent:
                 agent.close()

@@ -201,6 +201,46 @@ def metric_value(text, name, **labels):
     return total if found else None
 
 
+def process_stats(pid):
+    """(CPU seconds, user + system, and peak resident set size in bytes) of a live process."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    peak = 0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                peak = int(line.split()[1]) * 1024
+    return cpu, peak
+
+
+def wait_for_sent(agent, port, sink_id, total, timeout=1800):
+    """Waits until sink `sink_id` of the agent serving metrics on `port` has delivered `total`
+    events; fails at once, with the agent's stderr, if it exits meanwhile."""
+
+    def sent():
+        if not agent.process.alive():
+            raise AssertionError("the agent exited:\n" + agent.process.stderr()[-2000:])
+        try:
+            return metric_value(scrape(port), "siem_agent_component_sent_events_total",
+                                component_id=sink_id) or 0
+        except OSError:
+            return 0
+
+    wait_until(lambda: sent() >= total, timeout, f"{total} events sent by {sink_id}", interval=0.2)
+
+
+class CpuMeter:
+    """CPU seconds a set of processes spend from now on, for benchmarks: `meter.used(name)`."""
+
+    def __init__(self, **pids):
+        self.pids = pids
+        self.start = {name: process_stats(pid)[0] for name, pid in pids.items()}
+
+    def used(self, name):
+        return process_stats(self.pids[name])[0] - self.start[name]
+
+
 def read_ndjson_ids(path_glob_dir, prefix=""):
     """All `id` values of every .ndjson line under a directory, in file order."""
     ids = []
