@@ -88,7 +88,9 @@ WindowCursor::WindowCursor(CursorState state, std::int64_t lookback_secs)
       lookback_(std::max<std::int64_t>(lookback_secs, 0)),
       scanned_until_(state_.watermark),
       next_start_(std::max(state_.origin, state_.watermark - lookback_)),
-      completed_end_(state_.watermark) {}
+      completed_end_(state_.watermark) {
+  for (const auto& [id, t] : state_.seen) newest_known_ = std::max(newest_known_, t);
+}
 
 TimeWindow WindowCursor::nextWindow(std::int64_t now, std::int64_t max_span) const {
   TimeWindow w;
@@ -103,12 +105,10 @@ std::size_t WindowCursor::selectNew(std::vector<Event>& events) const {
   // Decide first, move afterwards: the views in `in_window` point into the untouched vector.
   std::vector<std::uint8_t> keep(events.size(), 0);
   {
-    std::unordered_set<std::string_view> in_window;
-    in_window.reserve(events.size());
+    IdViewSet in_window;
     for (std::size_t i = 0; i < events.size(); ++i) {
-      const std::string& id = events[i].id;
-      keep[i] =
-          !state_.seen.contains(id) && !pending_ids_.contains(id) && in_window.insert(id).second;
+      const Event& e = events[i];
+      keep[i] = isNew(e.id, e.effective_at) && in_window.insert(e.id);
     }
   }
   const std::size_t before = events.size();
@@ -126,6 +126,7 @@ std::size_t WindowCursor::selectNew(std::vector<Event>& events) const {
 }
 
 void WindowCursor::markSeen(std::string id, std::int64_t effective_at) {
+  newest_known_ = std::max(newest_known_, effective_at);
   state_.seen.insert_or_assign(std::move(id), effective_at);
   ++version_;
 }
@@ -137,8 +138,9 @@ void WindowCursor::emitted(std::uint64_t seq, std::string id, std::int64_t effec
     markSeen(std::move(id), effective_at);
     return;
   }
-  pending_ids_.insert(id);
+  newest_known_ = std::max(newest_known_, effective_at);
   pending_.push_back(Pending{seq, std::move(id), effective_at});
+  pending_ids_.insert(pending_.back().id);
   ++pending_times_[effective_at];
   advance();
 }

@@ -23,6 +23,7 @@
 
 #include <simdjson.h>
 
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -31,11 +32,11 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "agent/api/event.h"
 #include "agent/api/result.h"
+#include "agent/sources/openai/id_set.h"
 
 namespace siem {
 
@@ -73,6 +74,11 @@ class WindowCursor {
   // memory is bounded by its new events).
   bool isNew(const std::string& id) const {
     return !state_.seen.contains(id) && !pending_ids_.contains(id);
+  }
+  // The same for an event whose effective_at is known: an event later than every id the cursor
+  // holds is new without a lookup (the common case while a backfill walks forward).
+  bool isNew(const std::string& id, std::int64_t effective_at) const {
+    return effective_at > newest_known_ || isNew(id);
   }
 
   // Drops from `events` every id already delivered, still in flight, or repeated within `events`,
@@ -122,8 +128,10 @@ class WindowCursor {
   bool any_emitted_ = false;
   std::optional<std::uint64_t> acked_upto_;
   std::uint64_t version_ = 0;
-  std::deque<Pending> pending_;  // in emission order
-  std::unordered_set<std::string> pending_ids_;
+  std::deque<Pending> pending_;  // in emission order; elements never move while queued
+  IdViewSet pending_ids_;        // views of pending_[i].id
+  // The largest effective_at of any id ever put in `seen` or `pending_` (a bound, never lowered).
+  std::int64_t newest_known_ = INT64_MIN;
   std::map<std::int64_t, std::size_t> pending_times_;  // effective_at → count in flight
   std::deque<WindowMark> marks_;
 };

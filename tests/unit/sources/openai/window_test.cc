@@ -99,6 +99,24 @@ TEST(WindowCursorTest, IsNewKnowsSeenAndInFlight) {
   EXPECT_TRUE(cursor.isNew("fresh"));
 }
 
+TEST(WindowCursorTest, IsNewWithTimeAnswersLikeIsNewForEveryHeldTime) {
+  CursorState s = fresh(0);
+  s.watermark = 100;
+  s.seen = {{"done", 90}};
+  WindowCursor cursor(s, 300);
+  cursor.emitted(1, "flying", 95);
+  cursor.emitted(2, "latest", 120);
+  EXPECT_FALSE(cursor.isNew("done", 90));
+  EXPECT_FALSE(cursor.isNew("flying", 95));
+  EXPECT_FALSE(cursor.isNew("latest", 120));
+  EXPECT_TRUE(cursor.isNew("fresh", 95));
+  EXPECT_TRUE(cursor.isNew("fresh", 121));
+  // Acknowledged ids move from in flight to seen and stay known.
+  cursor.acknowledged(2);
+  EXPECT_FALSE(cursor.isNew("flying", 95));
+  EXPECT_FALSE(cursor.isNew("latest", 120));
+}
+
 TEST(WindowCursorTest, SelectNewDropsSeenInFlightAndRepeatsThenSorts) {
   CursorState s = fresh(0);
   s.watermark = 100;
