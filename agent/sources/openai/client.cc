@@ -143,7 +143,8 @@ Result<std::string> readApiKeyFile(const std::string& path) {
 
 OpenAiClient::OpenAiClient(OpenAiSourceOptions options, std::string source_id,
                            std::string organization_id, Clock& clock, PullObserver& observer,
-                           std::function<double()> unit_random, RetryBackoff backoff)
+                           std::function<double()> unit_random, RetryBackoff backoff,
+                           std::shared_ptr<RequestBudget> budget)
     : options_(std::move(options)),
       source_id_(std::move(source_id)),
       organization_id_(std::move(organization_id)),
@@ -152,7 +153,9 @@ OpenAiClient::OpenAiClient(OpenAiSourceOptions options, std::string source_id,
       observer_(observer),
       unit_random_(std::move(unit_random)),
       backoff_(backoff),
-      bucket_(options_.max_requests_per_sec, 1.0, clock.monotonic()),
+      budget_(budget ? std::move(budget)
+                     : std::make_shared<RequestBudget>(options_.max_requests_per_sec,
+                                                       clock.monotonic())),
       http_(httpOptions(options_)) {
   if (!unit_random_) {
     unit_random_ = [engine = std::mt19937_64(std::random_device{}())]() mutable {
@@ -200,7 +203,7 @@ std::string OpenAiClient::describeRefusal(const HttpResponse& response) {
 FetchResult OpenAiClient::fetchPage(const AuditLogQuery& query, const std::stop_token& stop) {
   FetchResult result;
   for (std::uint32_t attempt = 0;; ++attempt) {
-    if (!clock_.sleepFor(bucket_.take(clock_.monotonic()), stop)) return result;
+    if (!clock_.sleepFor(budget_->take(clock_.monotonic()), stop)) return result;
 
     const HttpRequest request = buildRequest(query);
     const auto started = clock_.monotonic();

@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -56,6 +58,23 @@ class TokenBucket {
   std::chrono::steady_clock::time_point last_;
 };
 
+// The request budget of one source (max_requests_per_sec), shared by every thread that fetches
+// for it. Thread-safe.
+class RequestBudget {
+ public:
+  RequestBudget(double rate_per_sec, std::chrono::steady_clock::time_point now)
+      : bucket_(rate_per_sec, 1.0, now) {}
+  // As TokenBucket::take.
+  std::chrono::nanoseconds take(std::chrono::steady_clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    return bucket_.take(now);
+  }
+
+ private:
+  std::mutex mutex_;  // guards bucket_
+  TokenBucket bucket_;
+};
+
 struct RetryBackoff {
   std::chrono::milliseconds initial{500};
   std::chrono::milliseconds max{30'000};
@@ -75,7 +94,7 @@ std::chrono::milliseconds retryDelay(const RetryBackoff& backoff, std::uint32_t 
 Result<std::string> readApiKeyFile(const std::string& path);
 
 // Where the client reports what happens on the wire (the source forwards it to its metrics).
-// Called on the fetching thread.
+// Called on the fetching thread; a source that reads ahead fetches on several threads at once.
 class PullObserver {
  public:
   virtual ~PullObserver() = default;
@@ -102,9 +121,11 @@ class OpenAiClient {
  public:
   // `source_id` names the source in logs. `clock` and `observer` must outlive the client.
   // `unit_random` returns values in [0, 1) (default: a PRNG seeded from std::random_device).
+  // `budget`: the source's shared request budget (default: the client's own, from
+  // options.max_requests_per_sec).
   OpenAiClient(OpenAiSourceOptions options, std::string source_id, std::string organization_id,
                Clock& clock, PullObserver& observer, std::function<double()> unit_random = {},
-               RetryBackoff backoff = {});
+               RetryBackoff backoff = {}, std::shared_ptr<RequestBudget> budget = {});
 
   FetchResult fetchPage(const AuditLogQuery& query, const std::stop_token& stop);
 
@@ -125,7 +146,7 @@ class OpenAiClient {
   PullObserver& observer_;
   std::function<double()> unit_random_;
   RetryBackoff backoff_;
-  TokenBucket bucket_;
+  std::shared_ptr<RequestBudget> budget_;
   HttpClient http_;
   simdjson::ondemand::parser parser_;
 };
