@@ -188,6 +188,7 @@ std::string_view toString(TransportErrorKind kind) {
 struct HttpClient::Handles {
   EasyPtr easy;
   char error_buffer[CURL_ERROR_SIZE] = {};
+  std::string spare_body;  // storage for the next response body (see recycle())
 };
 
 HttpClient::HttpClient(HttpClientOptions options)
@@ -289,6 +290,9 @@ HttpResult HttpClient::send(const HttpRequest& request) {
   }
 
   HttpResponse response;
+  response.body = std::move(handles_->spare_body);
+  response.body.clear();
+  handles_->spare_body = std::string();
   BodySink sink{&response.body, options_.max_response_bytes};
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &onBody);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &sink);
@@ -312,6 +316,14 @@ HttpResult HttpClient::send(const HttpRequest& request) {
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   response.status = static_cast<int>(status);
   return response;
+}
+
+void HttpClient::recycle(std::string&& body) {
+  // Only a buffer worth keeping, and not one a huge response left behind.
+  if (body.capacity() > handles_->spare_body.capacity() &&
+      body.capacity() <= options_.max_response_bytes + kBodyPadding) {
+    handles_->spare_body = std::move(body);
+  }
 }
 
 CurlGlobal::CurlGlobal() : ok_(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK) {}

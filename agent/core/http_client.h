@@ -88,6 +88,11 @@ class HttpClient {
   // get one are errors. Redirects are not followed.
   HttpResult send(const HttpRequest& request);
 
+  // Gives back the body of a response the caller is done with: the next response is read into
+  // its storage instead of a buffer grown afresh (large pages would otherwise cost a few
+  // allocations and copies each).
+  void recycle(std::string&& body);
+
  private:
   struct Handles;
   HttpClientOptions options_;

@@ -227,6 +227,7 @@ FetchResult OpenAiClient::fetchPage(const AuditLogQuery& query, const std::stop_
         auto page = response->body.capacity() >= response->body.size() + simdjson::SIMDJSON_PADDING
                         ? parseAuditLogPage(view, parser_)
                         : parseAuditLogPage(std::string_view(response->body), parser_);
+        http_.recycle(std::move(response->body));  // the page owns copies of what it keeps
         if (page) {
           if (page->has_more && (!page->last_id || page->last_id->empty())) {
             if (!page->events.empty()) page->last_id = page->events.back().id;

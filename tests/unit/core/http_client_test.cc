@@ -149,6 +149,32 @@ TEST(HttpClientTest, ReusesTheConnection) {
   EXPECT_EQ(remote_ports[1], remote_ports[2]);
 }
 
+TEST(HttpClientTest, RecycledBodyStorageHoldsTheNextResponseOnly) {
+  LoopbackServer srv;
+  int n = 0;
+  srv.server().Get("/", [&](const httplib::Request&, httplib::Response& res) {
+    ++n;
+    res.set_content(n == 1 ? std::string(200'000, 'a') : std::string("short"), "text/plain");
+  });
+  HttpClient client(HttpClientOptions{});
+  HttpRequest req;
+  req.url = "http://127.0.0.1:" + std::to_string(srv.start()) + "/";
+  auto first = client.send(req);
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->body.size(), 200'000u);
+  const std::size_t capacity = first->body.capacity();
+  client.recycle(std::move(first->body));
+  auto second = client.send(req);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->body, "short");  // nothing of the recycled bytes leaks in
+  EXPECT_EQ(second->body.capacity(), capacity);
+  // Without a recycled buffer the next body gets storage of its own.
+  auto third = client.send(req);
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->body, "short");
+  EXPECT_LT(third->body.capacity(), capacity);
+}
+
 TEST(HttpClientTest, ResponseLargerThanTheCapIsAnError) {
   LoopbackServer srv;
   srv.server().Get("/big", [](const httplib::Request&, httplib::Response& res) {
