@@ -96,8 +96,11 @@ def main():
         span = args.span_days * 86400
         mock = kafka_util.KafkaMock(args.build_dir, work, brokers=3,
                                     topics=[f"{TOPIC}:{PARTITIONS}:3"])
+        # cpp-httplib serves a keep-alive connection on one thread for its lifetime, and a source
+        # that reads ahead holds up to four connections.
         sim = h.Simulator(args.build_dir, work, admin_key="sk-admin-bench",
-                          extra=["--backlog", str(args.events), "--span-secs", str(span)])
+                          extra=["--backlog", str(args.events), "--span-secs", str(span),
+                                 "--threads", str(8 + 4 * args.sources)])
         agent = None
         try:
             # Tenant-scoped events are outside the source's default query.

@@ -193,8 +193,9 @@ void OpenAiAuditLogSource::runCycles(const std::stop_token& stop, EventEmitter& 
   // Persist at once so a first run's resolved start_at survives a crash before any event.
   persist(true);
 
+  budget_ = std::make_shared<RequestBudget>(options_.max_requests_per_sec, clock_->monotonic());
   client_ = std::make_unique<OpenAiClient>(options_, id_, organization_id_, *clock_, *telemetry_,
-                                           deps_.unit_random, deps_.backoff);
+                                           deps_.unit_random, deps_.backoff, budget_);
   std::int64_t max_span = 0;  // 0: up to now; set by halving when a window holds too much
   std::vector<Event> events;
   while (!stop.stop_requested()) {
@@ -210,22 +211,29 @@ void OpenAiAuditLogSource::runCycles(const std::stop_token& stop, EventEmitter& 
     }
 
     events.clear();
-    Collected collected = collectWindow(window, stop, events);
+    std::size_t limit = options_.max_window_events;
+    Collected collected = Collected::kDone;
+    if (readsAhead(window, now, max_span)) {
+      collected = collectAhead(window, now, max_span, stop, events, limit);
+    } else {
+      if (read_ahead_) read_ahead_->cancel();  // nothing scheduled follows on from here
+      collected = collectWindow(window, stop, events);
+    }
     if (collected == Collected::kStopped) break;
     if (collected == Collected::kOverflow) {
-      max_span = std::max<std::int64_t>(1, window.span() / 2);
+      max_span = spanAfterOverflow(window, events, limit);
       telemetry_->update([](OpenAiSourceStats& s) { ++s.windows_halved; });
       spdlog::info("source {}: window {} .. {} holds more than {} events; reading {} s at a time",
-                   id_, formatRfc3339(window.start), formatRfc3339(window.end),
-                   options_.max_window_events, max_span);
+                   id_, formatRfc3339(window.start), formatRfc3339(window.end), limit, max_span);
       continue;
     }
-    // A window that fitted: drop the limit once caught up; otherwise grow it while windows come
-    // back less than half full.
+    // A window that fitted: drop the limit once caught up; otherwise size the next windows to
+    // hold about half the limit at the density this one had.
     if (window.end >= now) {
       max_span = 0;
-    } else if (max_span > 0 && events.size() < options_.max_window_events / 2) {
-      max_span = window.span() * 2;
+      read_ahead_.reset();  // caught up: the readers and their connections go
+    } else if (max_span > 0) {
+      max_span = spanAfterFit(window, events.size(), limit, max_span);
     }
 
     std::size_t dropped = 0;
@@ -267,6 +275,7 @@ void OpenAiAuditLogSource::runCycles(const std::stop_token& stop, EventEmitter& 
     if (window.end < now) continue;  // catching up: the next window at once
     if (!waitForNextPoll(stop)) break;
   }
+  read_ahead_.reset();
 }
 
 bool OpenAiAuditLogSource::waitForNextPoll(const std::stop_token& stop) {
@@ -333,6 +342,86 @@ OpenAiAuditLogSource::Collected OpenAiAuditLogSource::collectWindow(const TimeWi
     }
     if (!page.has_more) return Collected::kDone;
     after = std::move(page.last_id);
+  }
+}
+
+bool OpenAiAuditLogSource::readsAhead(const TimeWindow& window, std::int64_t now,
+                                      std::int64_t max_span) const {
+  if (deps_.read_ahead_windows == 0 || max_span <= 0) return false;
+  if (read_ahead_) {
+    if (auto front = read_ahead_->front(); front && front->start == window.start) return true;
+  }
+  return window.end <= now - static_cast<std::int64_t>(options_.lookback_secs);
+}
+
+OpenAiAuditLogSource::Collected OpenAiAuditLogSource::collectAhead(
+    TimeWindow& window, std::int64_t now, std::int64_t max_span, const std::stop_token& stop,
+    std::vector<Event>& events, std::size_t& limit) {
+  if (!read_ahead_) {
+    const std::size_t readers = deps_.read_ahead_windows;
+    // Together, the windows held (one per reader and the one being emitted) stay within
+    // max_window_events.
+    const std::size_t per_window =
+        std::max<std::size_t>(1, options_.max_window_events / (readers + 1));
+    read_ahead_ = std::make_unique<WindowReadAhead>(
+        readers, per_window,
+        [this] {
+          return std::make_unique<OpenAiClient>(options_, id_, organization_id_, *clock_,
+                                                *telemetry_, deps_.unit_random, deps_.backoff,
+                                                budget_);
+        },
+        [this](std::uint64_t outside, std::uint64_t repeated) {
+          telemetry_->update([&](OpenAiSourceStats& s) {
+            ++s.pages;
+            s.out_of_window += outside;
+            s.duplicates_dropped += repeated;
+          });
+          if (outside > 0) {
+            telemetry_->onError("out_of_window");
+            spdlog::warn("source {}: the API returned {} events outside the requested time range",
+                         id_, outside);
+          }
+        });
+  }
+  limit = read_ahead_->maxEvents();
+  if (auto front = read_ahead_->front(); !front || front->start != window.start) {
+    read_ahead_->cancel();
+    read_ahead_->schedule(window);
+  }
+  scheduleAhead(now, max_span);
+  std::optional<WindowReadAhead::Read> read = read_ahead_->take(stop);
+  if (!read) return Collected::kStopped;
+  window = read->window;
+  // The readers go on with the next windows while this one is emitted.
+  scheduleAhead(now, max_span);
+  telemetry_->update([](OpenAiSourceStats& s) { ++s.windows_read_ahead; });
+  switch (read->status) {
+    case WindowReadAhead::Status::kDone:
+      events = std::move(read->events);
+      return Collected::kDone;
+    case WindowReadAhead::Status::kOverflow:
+      // The windows after it were planned with a span now known to be too large.
+      read_ahead_->cancel();
+      events = std::move(read->events);
+      return Collected::kOverflow;
+    case WindowReadAhead::Status::kGaveUp:
+      break;
+  }
+  limit = options_.max_window_events;
+  return collectWindow(window, stop, events);
+}
+
+void OpenAiAuditLogSource::scheduleAhead(std::int64_t now, std::int64_t max_span) {
+  const std::int64_t old_enough = now - static_cast<std::int64_t>(options_.lookback_secs);
+  while (read_ahead_->scheduled() < read_ahead_->readers()) {
+    const std::optional<TimeWindow> last = read_ahead_->back();
+    if (!last) return;
+    TimeWindow next;
+    next.start = last->end;
+    next.end = std::min(next.start + max_span, old_enough);
+    next.read_at = now;
+    if (next.empty()) return;
+    read_ahead_->schedule(next);
   }
 }
 

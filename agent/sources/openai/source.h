@@ -27,6 +27,7 @@
 #include "agent/core/clock.h"
 #include "agent/sources/openai/client.h"
 #include "agent/sources/openai/config.h"
+#include "agent/sources/openai/read_ahead.h"
 #include "agent/sources/openai/window.h"
 
 namespace siem {
@@ -58,6 +59,10 @@ struct OpenAiSourceDeps {
   std::chrono::milliseconds checkpoint_interval{1'000};  // min time between ack-driven writes
   // Dry run: the cursor advances in memory (so cycles move on) but is never written to disk.
   bool read_only = false;
+  // While catching up, windows read ahead of the one being emitted, on as many threads with a
+  // connection each (read_ahead.h); 0 reads one window after another. unit_random is then
+  // called from these threads too.
+  std::size_t read_ahead_windows = 3;
 };
 
 // Plain counters mirroring the metrics (readable without a metrics registry, e.g. in tests).
@@ -67,6 +72,7 @@ struct OpenAiSourceStats {
   std::uint64_t duplicates_dropped = 0;  // already delivered (lookback re-read) or in flight
   std::uint64_t retries = 0;
   std::uint64_t windows_halved = 0;
+  std::uint64_t windows_read_ahead = 0;  // windows read by reader threads while catching up
   std::uint64_t out_of_window = 0;  // events outside the queried range (server bug; re-read later)
   std::uint64_t checkpoint_writes = 0;
   std::map<std::string, std::uint64_t, std::less<>> errors;  // error_type → count
@@ -106,6 +112,16 @@ class OpenAiAuditLogSource final : public Source {
   Result<CursorState> loadCursor();
   Collected collectWindow(const TimeWindow& window, const std::stop_token& stop,
                           std::vector<Event>& events);
+  // Whether `window` (planned at `now` with `max_span`) is one a backfill reads ahead.
+  bool readsAhead(const TimeWindow& window, std::int64_t now, std::int64_t max_span) const;
+  // collectWindow for a window that readsAhead(): takes it from the read-ahead (scheduling it
+  // first when it is not the next one there), keeps the read-ahead busy with the windows after it,
+  // and reads it here when a reader gave up. May shorten `window` to the one that was scheduled
+  // (same start). Sets `limit` to the event limit the window was read with.
+  Collected collectAhead(TimeWindow& window, std::int64_t now, std::int64_t max_span,
+                         const std::stop_token& stop, std::vector<Event>& events,
+                         std::size_t& limit);
+  void scheduleAhead(std::int64_t now, std::int64_t max_span);
   std::optional<FetchResult> fetchAuthorized(const AuditLogQuery& query,
                                              const std::stop_token& stop);
   // Persists the cursor if it changed; `force` ignores checkpoint_interval.
@@ -124,7 +140,9 @@ class OpenAiAuditLogSource final : public Source {
   Clock* clock_;
   std::unique_ptr<Telemetry> telemetry_;
   CheckpointStore store_;
-  std::unique_ptr<OpenAiClient> client_;  // used only by the run() thread
+  std::unique_ptr<OpenAiClient> client_;         // used only by the run() thread
+  std::shared_ptr<RequestBudget> budget_;        // max_requests_per_sec, shared with the readers
+  std::unique_ptr<WindowReadAhead> read_ahead_;  // while catching up; used only by run()
 
   mutable std::mutex state_mutex_;  // guards cursor_ and last_write_
   std::optional<WindowCursor> cursor_;

@@ -282,6 +282,24 @@ TEST_F(OpenAiClientTest, ClientSideRateLimitSpacesRequests) {
   EXPECT_EQ(sleeps[2], 250ms);
 }
 
+TEST_F(OpenAiClientTest, ClientsSharingABudgetShareTheRate) {
+  options_.max_requests_per_sec = 4;
+  auto budget = std::make_shared<RequestBudget>(4.0, clock_.monotonic());
+  auto make = [&] {
+    return std::make_unique<OpenAiClient>(
+        options_, "test", "", clock_, observer_, [] { return 0.5; }, RetryBackoff{}, budget);
+  };
+  auto a = make();
+  auto b = make();
+  for (OpenAiClient* c : {a.get(), b.get(), a.get(), b.get()}) {
+    ASSERT_EQ(
+        c->fetchPage(AuditLogQuery{kNow - 1000, kNow, std::nullopt}, stop_.get_token()).status,
+        FetchStatus::kPage);
+  }
+  // One budget: after the first request each waits its 250 ms, whichever client sends it.
+  EXPECT_EQ(clock_.sleeps(), (std::vector<std::chrono::nanoseconds>{0ns, 250ms, 250ms, 250ms}));
+}
+
 TEST_F(OpenAiClientTest, ReloadPicksUpARotatedKeyFile) {
   auto path =
       std::filesystem::temp_directory_path() / ("siem-rotate-" + std::to_string(::getpid()));

@@ -194,6 +194,7 @@ class OpenAiSourceTest : public ::testing::Test {
     deps.observer = observer_;
     deps.clock = &clock_;
     deps.unit_random = [] { return 0.5; };
+    deps.read_ahead_windows = read_ahead_windows_;
     source_ = std::make_unique<OpenAiAuditLogSource>(config_, options_, data_dir_, info_, deps);
     emitter_ = std::make_unique<RecordingEmitter>();
     emitter_->attach(source_.get());
@@ -230,6 +231,7 @@ class OpenAiSourceTest : public ::testing::Test {
   SourceConfig config_;
   SourceInfo info_;
   OpenAiSourceOptions options_;
+  std::size_t read_ahead_windows_ = OpenAiSourceDeps{}.read_ahead_windows;
   std::shared_ptr<CountingObserver> observer_ = std::make_shared<CountingObserver>();
   std::unique_ptr<OpenAiAuditLogSource> source_;
   std::unique_ptr<RecordingEmitter> emitter_;
@@ -384,6 +386,57 @@ TEST_F(OpenAiSourceTest, BackfillHalvesWindowsThatHoldTooMuch) {
   stopSource();
   EXPECT_EQ(emitter_->ids(), expected);
   EXPECT_GE(source_->stats().windows_halved, 3u);
+}
+
+// A backlog over days: windows are split to the density, read ahead on reader threads while
+// earlier ones are emitted, and still come out once each in (effective_at, id) order.
+TEST_F(OpenAiSourceTest, BackfillReadAheadEmitsInOrderExactlyOnce) {
+  std::vector<std::pair<std::int64_t, std::string>> sorted;
+  for (int i = 0; i < 600; ++i) {
+    const std::string id = fmt::format("audit_log-{:04}", i);
+    // Denser towards now, with runs of events sharing a second.
+    const std::int64_t t = kNow - 3 * 86400 + (i < 300 ? i * 400 : 120'000 + (i - 300) / 4 * 300);
+    server_.addEvent(id, t);
+    sorted.emplace_back(t, id);
+  }
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<std::string> expected;
+  for (auto& [t, id] : sorted) expected.push_back(id);
+  options_.start_at = "4d";
+  options_.page_size = 7;
+  options_.max_window_events = 60;
+  startSource();
+  ASSERT_TRUE(emitter_->waitForCount(expected.size()));
+  ASSERT_TRUE(checkpointReaches(kNow));
+  stopSource();
+  EXPECT_EQ(emitter_->ids(), expected);
+  const OpenAiSourceStats stats = source_->stats();
+  EXPECT_GT(stats.windows_read_ahead, 10u);
+  EXPECT_GE(stats.windows_halved, 1u);
+  EXPECT_EQ(observer_->emitted(), expected.size());
+  EXPECT_EQ(source_->notReadyReason(), "");
+}
+
+TEST_F(OpenAiSourceTest, BackfillWithoutReadAheadReadsWindowsInTurn) {
+  const std::vector<std::string> expected = addBacklog();
+  options_.max_window_events = 40;
+  read_ahead_windows_ = 0;
+  startSource();
+  ASSERT_TRUE(emitter_->waitForCount(expected.size()));
+  ASSERT_TRUE(checkpointReaches(kNow));
+  stopSource();
+  EXPECT_EQ(emitter_->ids(), expected);
+  EXPECT_EQ(source_->stats().windows_read_ahead, 0u);
+  EXPECT_GE(source_->stats().windows_halved, 1u);
+  // One window after another: each query starts where the previous window ended.
+  std::int64_t last_start = 0;
+  for (const std::string& target : server_.requests()) {
+    const auto at = target.find("effective_at%5Bgte%5D=");
+    ASSERT_NE(at, std::string::npos) << target;
+    const std::int64_t start = std::stoll(target.substr(at + 22));
+    EXPECT_GE(start, last_start) << target;
+    last_start = start;
+  }
 }
 
 TEST_F(OpenAiSourceTest, CorruptCheckpointIsNotReadyAndLeftUntouched) {

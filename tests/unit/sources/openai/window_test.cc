@@ -373,3 +373,44 @@ TEST(WindowCursorTest, RandomizedCrashesLoseNothingAndResendOnlyTheUnpersistedTa
 
 }  // namespace
 }  // namespace siem
+
+namespace siem {
+namespace {
+
+// `n` events spread evenly over [from, to), newest first, the oldest at `from`.
+std::vector<Event> spread(std::size_t n, std::int64_t from, std::int64_t to) {
+  std::vector<Event> out;
+  const auto count = static_cast<std::int64_t>(n);
+  for (std::int64_t i = count - 1; i >= 0; --i)
+    out.push_back(ev(std::to_string(i), from + i * (to - from) / count));
+  return out;
+}
+
+TEST(WindowSizingTest, OverflowSizesFromTheDensityOfTheNewestEvents) {
+  const TimeWindow w{0, 10'000, 20'000};
+  // 100 events in the last 1000 s: 0.1/s, so 20 events (half of 40) take 200 s.
+  EXPECT_EQ(spanAfterOverflow(w, spread(100, 9'000, 10'000), 40), 200);
+  // Ten a second: 2 s.
+  EXPECT_EQ(spanAfterOverflow(w, spread(100, 9'990, 10'000), 40), 2);
+  // Never less than a second.
+  EXPECT_EQ(spanAfterOverflow(w, spread(100, 9'999, 10'000), 2), 1);
+  // Never more than half the window, however sparse.
+  EXPECT_EQ(spanAfterOverflow(w, spread(10, 0, 10'000), 40'000), 5'000);
+  EXPECT_EQ(spanAfterOverflow(w, {}, 40), 5'000);
+}
+
+TEST(WindowSizingTest, FitAimsAtHalfTheLimitAndAtMostDoubles) {
+  const TimeWindow w{0, 1'000, 5'000};
+  EXPECT_EQ(spanAfterFit(w, 40, 40, 1'000), 500);    // full: halve
+  EXPECT_EQ(spanAfterFit(w, 20, 40, 1'000), 1'000);  // on target: keep
+  EXPECT_EQ(spanAfterFit(w, 15, 40, 1'000), 1'333);
+  EXPECT_EQ(spanAfterFit(w, 1, 40, 1'000), 2'000);  // sparse: at most double
+  EXPECT_EQ(spanAfterFit(w, 0, 40, 1'000), 2'000);
+  // A window cut short (the end of a backfill) grows from the span it was planned with.
+  const TimeWindow cut{0, 100, 5'000};
+  EXPECT_EQ(spanAfterFit(cut, 0, 40, 1'000), 2'000);
+  EXPECT_EQ(spanAfterFit(cut, 40, 40, 1'000), 50);
+}
+
+}  // namespace
+}  // namespace siem
