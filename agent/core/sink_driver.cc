@@ -79,6 +79,7 @@ SinkDriver::PushResult SinkDriver::push(EventPtr event, std::stop_token stop) {
   }
   if (!accepting_ || stop.stop_requested()) return PushResult::kStopped;
   const bool was_empty = pending_.empty();
+  const bool was_ready = pending_.size() >= batch_.max_events || pending_bytes_ >= batch_.max_bytes;
   if (was_empty) oldest_pending_ = Clock::now();
   pending_.push_back(std::move(event));
   pending_bytes_ += size;
@@ -87,9 +88,13 @@ SinkDriver::PushResult SinkDriver::push(EventPtr event, std::stop_token stop) {
   metrics_.buffer_events.Set(static_cast<double>(held_events_));
   metrics_.buffer_bytes.Set(static_cast<double>(held_bytes_));
   const bool ready = pending_.size() >= batch_.max_events || pending_bytes_ >= batch_.max_bytes;
-  if (was_empty || ready) ++work_seq_;
+  // Wake a worker only when this push changes what it would do: a first event starts the batch
+  // timer, a full batch can go. Waking one on every push of an already full buffer costs a
+  // context switch per event while every worker is busy; a worker that frees up looks again.
+  const bool wake = was_empty || (ready && !was_ready);
+  if (wake) ++work_seq_;
   lock.unlock();
-  if (was_empty || ready) work_cv_.notify_one();
+  if (wake) work_cv_.notify_one();
   return PushResult::kAccepted;
 }
 
@@ -119,6 +124,7 @@ BatchPtr SinkDriver::takeBatchLocked() {
 void SinkDriver::workerLoop(std::stop_token stop) {
   while (!stop.stop_requested()) {
     Attempt attempt;
+    bool more = false;  // another full batch waits and a worker could take it
     {
       std::unique_lock lock(mutex_);
       while (!stop.stop_requested()) {
@@ -154,7 +160,10 @@ void SinkDriver::workerLoop(std::stop_token stop) {
       }
       if (stop.stop_requested()) return;
       ++in_flight_;
+      more = in_flight_ < concurrency_ && batchReadyLocked(Clock::now());
+      if (more) ++work_seq_;
     }
+    if (more) work_cv_.notify_one();
     try {
       sink_->send(attempt.batch,
                   [this, attempt](SendOutcome outcome) { onOutcome(attempt, std::move(outcome)); });
@@ -169,6 +178,9 @@ void SinkDriver::workerLoop(std::stop_token stop) {
 void SinkDriver::onOutcome(const Attempt& attempt, SendOutcome outcome) {
   const auto now = Clock::now();
   const Batch& batch = *attempt.batch;
+  // The common case reads the batch itself instead of copying every pointer.
+  const bool all_delivered = !outcome.too_large && outcome.per_event.empty() &&
+                             outcome.disposition == Disposition::kDelivered;
   std::vector<EventPtr> delivered;
   std::vector<EventPtr> rejected;
   std::vector<std::string> reasons;
@@ -192,7 +204,7 @@ void SinkDriver::onOutcome(const Attempt& attempt, SendOutcome outcome) {
       reasons.assign(rejected.size(), "too large for the endpoint even alone: " + outcome.reason);
     }
   } else {
-    for (std::size_t i = 0; i < batch.size(); ++i) {
+    for (std::size_t i = 0; i < batch.size() && !all_delivered; ++i) {
       switch (outcome.at(i)) {
         case Disposition::kDelivered:
           delivered.push_back(batch.events[i]);
@@ -238,13 +250,16 @@ void SinkDriver::onOutcome(const Attempt& attempt, SendOutcome outcome) {
     }
   }
 
+  const std::span<const EventPtr> delivered_events = all_delivered
+                                                         ? std::span<const EventPtr>(batch.events)
+                                                         : std::span<const EventPtr>(delivered);
   std::size_t delivered_bytes = 0;
-  for (const auto& e : delivered) {
+  for (const auto& e : delivered_events) {
     delivered_bytes += encodedSize(*e);
     metrics_.send_latency.Observe(std::chrono::duration<double>(now - e->received_at).count());
   }
-  if (!delivered.empty()) {
-    metrics_.sent_events.Increment(static_cast<double>(delivered.size()));
+  if (!delivered_events.empty()) {
+    metrics_.sent_events.Increment(static_cast<double>(delivered_events.size()));
     metrics_.sent_bytes.Increment(static_cast<double>(delivered_bytes));
   }
   const bool failed = !retry.empty() || !rejected.empty() || outcome.too_large;
@@ -273,7 +288,7 @@ void SinkDriver::onOutcome(const Attempt& attempt, SendOutcome outcome) {
     --in_flight_;
     if (next) retries_.push_back(std::move(*next));
     for (auto& s : splits) retries_.push_back(std::move(s));
-    if (!delivered.empty()) {
+    if (!delivered_events.empty()) {
       failing_since_.reset();
       unhealthy_reason_.clear();
       last_error_.clear();
@@ -282,12 +297,14 @@ void SinkDriver::onOutcome(const Attempt& attempt, SendOutcome outcome) {
       last_error_ = outcome.reason;
       if (outcome.unhealthy) unhealthy_reason_ = outcome.reason;
     }
-    finishLocked(delivered.size() + rejected.size(), terminal_bytes);
+    finishLocked(delivered_events.size() + rejected.size(), terminal_bytes);
     ++work_seq_;
   }
   work_cv_.notify_all();
 
-  if (on_terminal_ && (!delivered.empty() || !rejected.empty())) {
+  if (on_terminal_ && all_delivered) {
+    on_terminal_(delivered_events);
+  } else if (on_terminal_ && (!delivered.empty() || !rejected.empty())) {
     delivered.insert(delivered.end(), rejected.begin(), rejected.end());
     on_terminal_(delivered);
   }
