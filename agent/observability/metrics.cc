@@ -200,6 +200,19 @@ void ComponentMetrics::httpRequest(int status, double seconds) {
 }
 
 void ComponentMetrics::auditEvent(std::string_view event_type, std::string_view outcome) {
+  // Called for every event a source emits. The usual case, a pair already counted under its own
+  // names, costs one lookup with a key built in a reused per-thread buffer.
+  thread_local std::string seen_key;
+  seen_key.assign(event_type);
+  seen_key += '\n';
+  seen_key += outcome;
+  {
+    const std::lock_guard lock(mutex_);
+    if (auto it = audit_events_.find(seen_key); it != audit_events_.end()) {
+      it->second->Increment();
+      return;
+    }
+  }
   std::string type_label(isLabelToken(event_type, kMaxAuditTypeLength) ? event_type : kOther);
   std::string outcome_label(isLabelToken(outcome, kMaxAuditTypeLength) ? outcome : kOther);
   prometheus::Counter* child = nullptr;
