@@ -270,7 +270,8 @@ void OpenAiAuditLogSource::runCycles(const std::stop_token& stop, EventEmitter& 
       cursor_->windowDone(window);
       watermark = cursor_->watermark();
     }
-    persist(true);
+    // While catching up, windows end faster than a disk syncs: checkpoint_interval paces writes.
+    persist(window.end >= now);
     telemetry_->cursor(watermark, unixSeconds(clock_->now()), false);
     if (window.end < now) continue;  // catching up: the next window at once
     if (!waitForNextPoll(stop)) break;
@@ -458,13 +459,15 @@ std::optional<FetchResult> OpenAiAuditLogSource::fetchAuthorized(const AuditLogQ
 }
 
 void OpenAiAuditLogSource::acknowledged(std::uint64_t upto) {
-  bool completed = false;
+  bool settled = false;
   {
     std::lock_guard lock(state_mutex_);
     if (!cursor_) return;
-    completed = cursor_->acknowledged(upto);
+    // A completed window is written at once when nothing else is in flight; during a backfill,
+    // where windows complete one after another, checkpoint_interval paces the writes.
+    settled = cursor_->acknowledged(upto) && cursor_->inFlight() == 0;
   }
-  persist(completed);
+  persist(settled);
 }
 
 void OpenAiAuditLogSource::commit() { persist(true); }
