@@ -198,6 +198,7 @@ void OpenAiAuditLogSource::runCycles(const std::stop_token& stop, EventEmitter& 
                                            deps_.unit_random, deps_.backoff, budget_);
   std::int64_t max_span = 0;  // 0: up to now; set by halving when a window holds too much
   std::vector<Event> events;
+  std::vector<std::uint32_t> order;  // emission order of the new events of `events`
   while (!stop.stop_requested()) {
     const std::int64_t now = unixSeconds(clock_->now());
     TimeWindow window;
@@ -239,14 +240,15 @@ void OpenAiAuditLogSource::runCycles(const std::stop_token& stop, EventEmitter& 
     std::size_t dropped = 0;
     {
       std::lock_guard lock(state_mutex_);
-      dropped = cursor_->selectNew(events);
+      dropped = cursor_->orderNew(events, order);
     }
     if (dropped > 0) {
       telemetry_->update([dropped](OpenAiSourceStats& s) { s.duplicates_dropped += dropped; });
     }
 
     bool stopped = false;
-    for (Event& event : events) {
+    for (const std::uint32_t index : order) {
+      Event& event = events[index];
       std::string id = event.id;
       const std::int64_t effective_at = event.effective_at;
       const std::string type = event.type;

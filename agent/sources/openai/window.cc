@@ -148,6 +148,27 @@ std::size_t WindowCursor::selectNew(std::vector<Event>& events) const {
   return before - kept;
 }
 
+std::size_t WindowCursor::orderNew(const std::vector<Event>& events,
+                                   std::vector<std::uint32_t>& order) const {
+  order.clear();
+  order.reserve(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (isNew(events[i].id, events[i].effective_at)) order.push_back(static_cast<std::uint32_t>(i));
+  }
+  const auto less = [&](std::uint32_t a, std::uint32_t b) {
+    const Event& x = events[a];
+    const Event& y = events[b];
+    return x.effective_at != y.effective_at ? x.effective_at < y.effective_at : x.id < y.id;
+  };
+  std::sort(order.begin(), order.end(), less);
+  // Sorting puts a repeated event next to itself.
+  const auto same = [&](std::uint32_t a, std::uint32_t b) {
+    return events[a].effective_at == events[b].effective_at && events[a].id == events[b].id;
+  };
+  order.erase(std::unique(order.begin(), order.end(), same), order.end());
+  return events.size() - order.size();
+}
+
 void WindowCursor::markSeen(std::string id, std::int64_t effective_at) {
   newest_known_ = std::max(newest_known_, effective_at);
   state_.seen.insert_or_assign(std::move(id), effective_at);

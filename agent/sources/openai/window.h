@@ -96,6 +96,10 @@ class WindowCursor {
   // Drops from `events` every id already delivered, still in flight, or repeated within `events`,
   // and sorts the rest by (effective_at, id). Returns how many were dropped.
   std::size_t selectNew(std::vector<Event>& events) const;
+  // selectNew without moving any event: replaces `order` with the indices of the new events of
+  // `events`, ascending by (effective_at, id). For a window's collection, which holds each id at
+  // most once (a repeat of the same event is dropped too). Returns how many were dropped.
+  std::size_t orderNew(const std::vector<Event>& events, std::vector<std::uint32_t>& order) const;
 
   // The pipeline took the event `id` (effective_at `effective_at`) under sequence number `seq`.
   // Calls come in emission order. An acknowledgement may already have covered `seq` (the sink was

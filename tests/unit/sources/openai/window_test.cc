@@ -130,6 +130,23 @@ TEST(WindowCursorTest, SelectNewDropsSeenInFlightAndRepeatsThenSorts) {
   EXPECT_EQ(ids(page), (std::vector<std::string>{"c", "a", "b", "z"}));
 }
 
+TEST(WindowCursorTest, OrderNewIndexesTheNewEventsInEmissionOrder) {
+  CursorState s = fresh(0);
+  s.watermark = 100;
+  s.seen = {{"old", 90}};
+  WindowCursor cursor(s, 300);
+  cursor.emitted(1, "flying", 95);
+  const std::vector<Event> page = {ev("z", 99),   ev("b", 97), ev("a", 97), ev("flying", 95),
+                                   ev("old", 90), ev("b", 97), ev("c", 91)};
+  std::vector<std::uint32_t> order = {42};  // replaced, not appended to
+  EXPECT_EQ(cursor.orderNew(page, order), 3u);
+  std::vector<std::string> got;
+  for (const std::uint32_t i : order) got.push_back(page[i].id);
+  EXPECT_EQ(got, (std::vector<std::string>{"c", "a", "b", "z"}));
+  EXPECT_EQ(page.size(), 7u);  // nothing moved
+  EXPECT_EQ(page[0].id, "z");
+}
+
 TEST(WindowCursorTest, WholeWindowAcknowledgedMovesWatermarkToWindowEnd) {
   WindowCursor cursor(fresh(1000), 300);
   TimeWindow w = cursor.nextWindow(2000, 0);
