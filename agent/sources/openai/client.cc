@@ -272,6 +272,8 @@ FetchResult OpenAiClient::fetchPage(const AuditLogQuery& query, const std::stop_
     }
 
     const auto delay = retryDelay(backoff_, attempt + 1, unit_random_(), retry_after);
+    // A server's wait holds for every connection of the source, not only this one.
+    if (retry_after) budget_->pauseUntil(clock_.monotonic() + delay);
     spdlog::warn("source {}: {}; retry {} in {} ms", source_id_, problem, attempt + 1,
                  delay.count());
     observer_.onRetry(delay);

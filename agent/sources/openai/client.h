@@ -9,6 +9,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -64,15 +65,22 @@ class RequestBudget {
  public:
   RequestBudget(double rate_per_sec, std::chrono::steady_clock::time_point now)
       : bucket_(rate_per_sec, 1.0, now) {}
-  // As TokenBucket::take.
+  // As TokenBucket::take, and no earlier than a pause asked for by pauseUntil().
   std::chrono::nanoseconds take(std::chrono::steady_clock::time_point now) {
     std::lock_guard lock(mutex_);
-    return bucket_.take(now);
+    const std::chrono::nanoseconds wait = bucket_.take(now);
+    return paused_until_ > now + wait ? paused_until_ - now : wait;
+  }
+  // The server asked to wait (Retry-After): no request of the source goes out before `until`.
+  void pauseUntil(std::chrono::steady_clock::time_point until) {
+    std::lock_guard lock(mutex_);
+    paused_until_ = std::max(paused_until_, until);
   }
 
  private:
-  std::mutex mutex_;  // guards bucket_
+  std::mutex mutex_;  // guards bucket_ and paused_until_
   TokenBucket bucket_;
+  std::chrono::steady_clock::time_point paused_until_{};
 };
 
 struct RetryBackoff {

@@ -300,6 +300,37 @@ TEST_F(OpenAiClientTest, ClientsSharingABudgetShareTheRate) {
   EXPECT_EQ(clock_.sleeps(), (std::vector<std::chrono::nanoseconds>{0ns, 250ms, 250ms, 250ms}));
 }
 
+TEST(RequestBudgetTest, APauseHoldsEveryTakerUntilItEnds) {
+  const std::chrono::steady_clock::time_point t0{std::chrono::hours(1)};
+  RequestBudget budget(0.0, t0);  // no rate limit of its own
+  EXPECT_EQ(budget.take(t0), 0ns);
+  budget.pauseUntil(t0 + 7s);
+  budget.pauseUntil(t0 + 2s);  // a shorter pause does not cut the longer one
+  EXPECT_EQ(budget.take(t0), 7s);
+  EXPECT_EQ(budget.take(t0 + 5s), 2s);
+  EXPECT_EQ(budget.take(t0 + 7s), 0ns);
+
+  RequestBudget paced(4.0, t0);
+  EXPECT_EQ(paced.take(t0), 0ns);
+  paced.pauseUntil(t0 + 100ms);
+  EXPECT_EQ(paced.take(t0), 250ms);  // the rate asks for longer than the pause
+  paced.pauseUntil(t0 + 3s);
+  EXPECT_EQ(paced.take(t0), 3s);
+}
+
+TEST_F(OpenAiClientTest, RetryAfterPausesTheSharedBudget) {
+  server_.pushFault({429, R"({"error":{"message":"Rate limit reached"}})", {{"Retry-After", "7"}}});
+  auto budget = std::make_shared<RequestBudget>(0.0, clock_.monotonic());
+  auto c = std::make_unique<OpenAiClient>(
+      options_, "test", "", clock_, observer_, [] { return 0.5; }, RetryBackoff{}, budget);
+  const auto before = clock_.monotonic();
+  ASSERT_EQ(c->fetchPage(AuditLogQuery{kNow - 1000, kNow, std::nullopt}, stop_.get_token()).status,
+            FetchStatus::kPage);
+  // The client waited the 7 s itself; another client asking in the meantime would have too.
+  EXPECT_EQ(budget->take(before + 1s), 6s);
+  EXPECT_EQ(budget->take(before + 7s), 0ns);
+}
+
 TEST_F(OpenAiClientTest, ReloadPicksUpARotatedKeyFile) {
   auto path =
       std::filesystem::temp_directory_path() / ("siem-rotate-" + std::to_string(::getpid()));
