@@ -2,14 +2,14 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
-#include <time.h>
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
+#include <system_error>
 
 #include "agent/config/loader.h"
 #include "agent/core/registry.h"
@@ -101,7 +101,7 @@ InterruptWatcher::InterruptWatcher() {
   sigaddset(&signals_, SIGINT);
   sigaddset(&signals_, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals_, &previous_);
-  thread_ = std::jthread([this](std::stop_token stop) {
+  thread_ = std::jthread([this](const std::stop_token& stop) {
     const timespec tick{0, 100'000'000};
     while (!stop.stop_requested()) {
       if (sigtimedwait(&signals_, nullptr, &tick) < 0) continue;
@@ -143,7 +143,8 @@ Result<Output> Output::open(const std::string& path) {
   const std::string partial = path + ".partial";
   std::FILE* file = std::fopen(partial.c_str(), "wbe");
   if (file == nullptr) {
-    return fail(fmt::format("cannot create {}: {}", partial, std::strerror(errno)));
+    return fail(
+        fmt::format("cannot create {}: {}", partial, std::generic_category().message(errno)));
   }
   std::setvbuf(file, nullptr, _IOFBF, kOutputBufferBytes);
   return Output(file, path);
@@ -152,9 +153,10 @@ Result<Output> Output::open(const std::string& path) {
 std::string Output::name() const { return path_.empty() ? "stdout" : path_; }
 
 Result<void> Output::failure(const char* what) {
+  const int err = errno;
   failed_ = true;
   const std::string where = path_.empty() ? "stdout" : path_ + ".partial";
-  return fail(fmt::format("cannot {} {}: {}", what, where, std::strerror(errno)));
+  return fail(fmt::format("cannot {} {}: {}", what, where, std::generic_category().message(err)));
 }
 
 Result<void> Output::write(std::string_view bytes) {

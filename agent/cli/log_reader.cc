@@ -123,8 +123,11 @@ Result<AuditLogPage> AuditLogsReader::fetch(const AuditLogQuery& query) {
       break;
   }
   if (stop_.stop_requested()) return fail("interrupted");
+  // The client announces each retry before the observer can stop it, so the last "retry N"
+  // warning above refers to a retry that is not made.
   return fail(fmt::format(
-      "the OpenAI API gave no usable answer in {} attempts (last problem: {}); giving up",
+      "giving up after {} failed attempts in a row (last problem: {}; the last retry announced "
+      "above is not made)",
       observer_->failures(), observer_->lastError().empty() ? "unknown" : observer_->lastError()));
 }
 

@@ -1,6 +1,5 @@
 #include "agent/cli/logs_command.h"
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -15,6 +14,7 @@
 #include "agent/cli/log_reader.h"
 #include "agent/cli/output_format.h"
 #include "agent/core/clock.h"
+#include "agent/core/http_client.h"
 #include "agent/core/time_spec.h"
 #include "agent/schema/render.h"
 
@@ -23,15 +23,6 @@ namespace {
 
 constexpr std::uint32_t kDefaultListLimit = 20;
 constexpr auto kProgressInterval = std::chrono::seconds(5);
-
-// curl_global_init for the life of a command (before any thread, as libcurl requires).
-class CurlGlobal {
- public:
-  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
-  ~CurlGlobal() { curl_global_cleanup(); }
-  CurlGlobal(const CurlGlobal&) = delete;
-  CurlGlobal& operator=(const CurlGlobal&) = delete;
-};
 
 // What every logs subcommand works with once the configuration is loaded.
 struct Context {

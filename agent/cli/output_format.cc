@@ -155,7 +155,7 @@ std::size_t displayWidth(std::string_view text) {
   }));
 }
 
-TextTable::TextTable(std::vector<std::string> headers) {
+TextTable::TextTable(const std::vector<std::string>& headers) {
   for (const auto& h : headers) headers_.push_back(cellText(h));
 }
 

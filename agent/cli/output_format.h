@@ -69,7 +69,7 @@ std::size_t displayWidth(std::string_view text);
 // or the alignment.
 class TextTable {
  public:
-  explicit TextTable(std::vector<std::string> headers);
+  explicit TextTable(const std::vector<std::string>& headers);
   void addRow(std::vector<std::string> cells);  // missing cells are empty, extra ones dropped
   std::size_t rows() const { return rows_.size(); }
   std::string render() const;

@@ -37,6 +37,7 @@ class FakeReader final : public LogReader {
     ++calls;
     if (fail_after_calls > 0 && calls > fail_after_calls) return fail("boom");
     std::vector<Event> matching;
+    matching.reserve(events_.size());
     for (const auto& e : events_) {
       if (e.effective_at >= range.since && e.effective_at < range.until) matching.push_back(e);
     }
@@ -108,6 +109,7 @@ std::vector<Event> exportAll(FakeReader& reader, const TimeRange& range) {
 
 std::vector<std::string> idsOf(const std::vector<Event>& events) {
   std::vector<std::string> ids;
+  ids.reserve(events.size());
   for (const auto& e : events) ids.push_back(e.id);
   return ids;
 }
@@ -152,6 +154,7 @@ TEST(ReadAscendingTest, DropsAndCountsIdsRepeatedAcrossPages) {
 TEST(ReadAscendingTest, ReadsASingleDenseSecondWhole) {
   const std::int64_t t = 1'700'000'000;
   std::vector<Event> events;
+  events.reserve(452);
   for (int i = 0; i < 450; ++i) events.push_back(makeEvent("id-" + std::to_string(1000 + i), t));
   events.push_back(makeEvent("early", t - 5));
   events.push_back(makeEvent("late", t + 5));
