@@ -87,7 +87,7 @@ Result<void> readAscendingInWindows(LogReader& reader, const TimeRange& range,
     for (Event& event : events) {
       if (!on_event(event)) return {};
     }
-    if (span > 0 && events.size() < max_events / 2) span = std::min(span * 2, whole);
+    if (span > 0 && events.size() < max_events / 4) span = std::min(span * 2, whole);
     start = end;
   }
   return {};

@@ -74,8 +74,9 @@ class LogReader {
 // (effective_at, id) and handed to `on_event` before the next one is read. A window that turns
 // out to hold more than `max_window_events` is abandoned as soon as that is known and read again
 // in smaller pieces (halved, or smaller when the part already read shows the events are denser);
-// windows grow again while they come back less than half full. A single second is always read
-// whole. Duplicates and halvings are counted in `stats`.
+// windows grow again while they come back less than a quarter full (so a doubled window rarely
+// overflows and is read twice). A single second is always read whole. Duplicates and halvings
+// are counted in `stats`.
 Result<void> readAscendingInWindows(LogReader& reader, const TimeRange& range,
                                     std::uint32_t max_window_events, const EventCallback& on_event,
                                     ReaderStats& stats);
