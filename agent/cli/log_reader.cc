@@ -95,10 +95,11 @@ Result<void> readAscendingInWindows(LogReader& reader, const TimeRange& range,
 
 AuditLogsReader::AuditLogsReader(OpenAiSourceOptions options, std::string source_id,
                                  std::string organization_id, Clock& clock, std::stop_token stop,
-                                 ReaderLimits limits)
+                                 ReaderLimits limits, ProgressCallback progress)
     : max_window_events_(options.max_window_events),
       stop_(std::move(stop)),
       limits_(limits),
+      progress_(std::move(progress)),
       observer_(std::make_unique<Observer>(stats_)),
       client_(std::make_unique<OpenAiClient>(std::move(options), std::move(source_id),
                                              std::move(organization_id), clock, *observer_,
@@ -141,6 +142,7 @@ Result<void> AuditLogsReader::newestFirst(const TimeRange& range, const PageCall
       return event.effective_at < range.since || event.effective_at >= range.until;
     });
     stats_.out_of_range += outside;
+    if (progress_) progress_(stats_);
     if (!on_page(page->events)) return {};
     if (!page->has_more) return {};
     after = std::move(page->last_id);
@@ -159,11 +161,13 @@ Result<std::optional<Event>> AuditLogsReader::lookup(std::string_view /*id*/) {
 Result<std::unique_ptr<LogReader>> makeLogReader(const OpenAiSourceOptions& options,
                                                  const std::string& source_id,
                                                  const std::string& organization_id, Clock& clock,
-                                                 std::stop_token stop, ReaderLimits limits) {
+                                                 std::stop_token stop, ReaderLimits limits,
+                                                 ProgressCallback progress) {
   switch (options.api) {
     case OpenAiApiVariant::kAuditLogs:
-      return std::unique_ptr<LogReader>(std::make_unique<AuditLogsReader>(
-          options, source_id, organization_id, clock, std::move(stop), limits));
+      return std::unique_ptr<LogReader>(
+          std::make_unique<AuditLogsReader>(options, source_id, organization_id, clock,
+                                            std::move(stop), limits, std::move(progress)));
     case OpenAiApiVariant::kOrganizationLogs:
       break;
   }

@@ -45,6 +45,8 @@ struct ReaderStats {
 using PageCallback = std::function<bool(std::vector<Event>& events)>;
 // Receives one event; returns false to stop reading.
 using EventCallback = std::function<bool(Event& event)>;
+// Called after every page received, with the reader's counters (for progress reports).
+using ProgressCallback = std::function<void(const ReaderStats& stats)>;
 
 // Not thread-safe: one command uses one reader on one thread.
 class LogReader {
@@ -94,7 +96,8 @@ class AuditLogsReader final : public LogReader {
   // `clock` must outlive the reader. `stop` interrupts waits (rate limit, backoff) between
   // requests.
   AuditLogsReader(OpenAiSourceOptions options, std::string source_id, std::string organization_id,
-                  Clock& clock, std::stop_token stop, ReaderLimits limits = {});
+                  Clock& clock, std::stop_token stop, ReaderLimits limits = {},
+                  ProgressCallback progress = {});
   ~AuditLogsReader() override;
 
   Result<void> newestFirst(const TimeRange& range, const PageCallback& on_page) override;
@@ -111,6 +114,7 @@ class AuditLogsReader final : public LogReader {
   const std::uint32_t max_window_events_;
   std::stop_token stop_;
   ReaderLimits limits_;
+  ProgressCallback progress_;
   ReaderStats stats_;
   std::unique_ptr<Observer> observer_;
   std::unique_ptr<OpenAiClient> client_;
@@ -121,6 +125,7 @@ class AuditLogsReader final : public LogReader {
 Result<std::unique_ptr<LogReader>> makeLogReader(const OpenAiSourceOptions& options,
                                                  const std::string& source_id,
                                                  const std::string& organization_id, Clock& clock,
-                                                 std::stop_token stop, ReaderLimits limits = {});
+                                                 std::stop_token stop, ReaderLimits limits = {},
+                                                 ProgressCallback progress = {});
 
 }  // namespace siem::cli

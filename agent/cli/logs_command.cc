@@ -265,11 +265,31 @@ class LogsCommand final : public CliCommand {
     auto range = parseRange(export_since_, export_until_, 0, context.now);
     if (!range) return range.error();
 
+    // Progress on stderr every kProgressInterval, from whichever comes first: a page read (a
+    // window is read whole before any of it is written) or a log written.
+    const auto started = std::chrono::steady_clock::now();
+    auto next_progress = started + kProgressInterval;
+    std::uint64_t exported = 0;
+    std::optional<std::int64_t> reached;
+    auto per_sec = [&started](std::uint64_t count) {
+      const double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      return secs > 0 ? static_cast<double>(count) / secs : 0.0;
+    };
+    auto progress = [&](const ReaderStats& stats) {
+      if (std::chrono::steady_clock::now() < next_progress) return;
+      next_progress = std::chrono::steady_clock::now() + kProgressInterval;
+      note(fmt::format("export: {} logs written, {} pages read ({:.0f} logs/s read){}", exported,
+                       stats.pages, per_sec(stats.events_read),
+                       reached ? ", written up to " + formatRfc3339(*reached) : ""));
+    };
+
     CurlGlobal curl;
     InterruptWatcher interrupt;
     SystemClock clock;
     auto reader = makeLogReader(*context.source.options, context.source.config->id,
-                                context.source.config->organization_id, clock, interrupt.token());
+                                context.source.config->organization_id, clock, interrupt.token(),
+                                ReaderLimits{}, progress);
     if (!reader) return reportFailure("logs export", reader.error());
     auto out = Output::open(output_);
     if (!out) return reportFailure("logs export", out.error());
@@ -279,16 +299,8 @@ class LogsCommand final : public CliCommand {
     note(fmt::format("exporting {} from source {} as {} to {}", describeRange(*range), info.id,
                      export_format_, out->name()));
 
-    const auto started = std::chrono::steady_clock::now();
-    auto next_progress = started + kProgressInterval;
-    std::uint64_t exported = 0;
     Result<void> written;
     if (export_format_ == "csv") written = out->write(csvHeader());
-    auto rate = [&started](std::uint64_t count) {
-      const double secs =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      return secs > 0 ? static_cast<double>(count) / secs : 0.0;
-    };
     Result<void> read;
     if (written) {
       read = (*reader)->ascending(*range, [&](Event& event) {
@@ -304,12 +316,8 @@ class LogsCommand final : public CliCommand {
         }
         if (!written) return false;
         ++exported;
-        if (std::chrono::steady_clock::now() >= next_progress) {
-          next_progress += kProgressInterval;
-          const ReaderStats stats = (*reader)->stats();
-          note(fmt::format("export: {} logs, {} pages, {:.0f} logs/s, reached {}", exported,
-                           stats.pages, rate(exported), formatRfc3339(event.effective_at)));
-        }
+        reached = event.effective_at;
+        progress((*reader)->stats());
         return true;
       });
     }
@@ -328,7 +336,7 @@ class LogsCommand final : public CliCommand {
         "exported {} audit logs from {} to {} in {:.1f} s ({} pages, {} requests, {} retries, "
         "{} duplicates dropped, {:.0f} logs/s)",
         exported, describeRange(*range), out->name(), secs, stats.pages, stats.requests,
-        stats.retries, stats.duplicates, rate(exported)));
+        stats.retries, stats.duplicates, per_sec(exported)));
     if (stats.out_of_range > 0) {
       note(
           fmt::format("the API returned {} logs outside the time windows asked for; they were "
