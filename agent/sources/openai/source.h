@@ -138,6 +138,10 @@ class OpenAiAuditLogSource final : public Source {
   std::string not_ready_;
 };
 
+// The production observer: forwards to `metrics` (which must outlive it). Defined in
+// source_metrics.cc; shared with the organization_logs variant (org_logs_source.h).
+std::shared_ptr<OpenAiSourceObserver> makeOpenAiSourceMetricsObserver(ComponentMetrics& metrics);
+
 // The checkpoint file of a source.
 std::filesystem::path openAiCheckpointPath(const std::filesystem::path& data_dir,
                                            std::string_view source_id);

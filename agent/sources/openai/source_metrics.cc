@@ -41,6 +41,10 @@ OpenAiSourceDeps withMetrics(OpenAiSourceDeps deps, ComponentMetrics* metrics) {
 
 }  // namespace
 
+std::shared_ptr<OpenAiSourceObserver> makeOpenAiSourceMetricsObserver(ComponentMetrics& metrics) {
+  return std::make_shared<MetricsObserver>(metrics);
+}
+
 OpenAiAuditLogSource::OpenAiAuditLogSource(const SourceConfig& config,
                                            const OpenAiSourceOptions& options,
                                            const std::filesystem::path& data_dir,
