@@ -260,7 +260,16 @@ void OpenAiAuditLogSource::runCycles(const std::stop_token& stop, EventEmitter& 
     }
     failures = 0;
     if (collected == Collected::kOverflow) {
-      max_span = std::max<std::int64_t>(1, window.span() / 2);
+      // At most half the span; less when the pages read so far (newest first, so they cover
+      // [oldest read, end)) show a density that would overflow half a span again. Each
+      // overflow costs the pages already read, which the API's rate limit makes expensive.
+      std::int64_t oldest = window.end;
+      for (const Event& e : events) oldest = std::min(oldest, e.effective_at);
+      const double density = static_cast<double>(events.size()) /
+                             static_cast<double>(std::max<std::int64_t>(1, window.end - oldest));
+      const auto fitting =
+          static_cast<std::int64_t>(static_cast<double>(options_.max_window_events) / 2 / density);
+      max_span = std::clamp<std::int64_t>(fitting, 1, std::max<std::int64_t>(1, window.span() / 2));
       telemetry_->update([](OpenAiSourceStats& s) { ++s.windows_halved; });
       telemetry_->windowHalved();
       spdlog::info("source {}: window {} .. {} holds more than {} events; reading {} s at a time",
@@ -269,10 +278,11 @@ void OpenAiAuditLogSource::runCycles(const std::stop_token& stop, EventEmitter& 
       continue;
     }
     // A window that fitted: drop the limit once caught up; otherwise grow it while windows come
-    // back less than half full.
+    // back less than a quarter full (so a doubled window is expected to stay under half full,
+    // the size narrowing aims at, instead of overflowing again).
     if (window.end >= now) {
       max_span = 0;
-    } else if (max_span > 0 && events.size() < options_.max_window_events / 2) {
+    } else if (max_span > 0 && events.size() < options_.max_window_events / 4) {
       max_span = window.span() * 2;
     }
 
