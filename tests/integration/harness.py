@@ -120,7 +120,8 @@ class Process:
 class Simulator:
     """The OpenAI audit-log simulator from tests/fakes/openai_sim."""
 
-    def __init__(self, build_dir, workdir, admin_key=None, admin_key_file=None, extra=()):
+    def __init__(self, build_dir, workdir, admin_key=None, admin_key_file=None, extra=(),
+                 name="openai_sim"):
         binary = os.path.join(build_dir, "tests", "openai_sim")
         argv = [binary, "--port", "0"]
         if admin_key_file:
@@ -128,7 +129,8 @@ class Simulator:
         else:
             argv += ["--admin-key", admin_key or "sk-admin-test"]
         argv += list(extra)
-        self.process = Process("openai_sim", argv, workdir)
+        # `name` names the output files: give each simulator of one test its own.
+        self.process = Process(name, argv, workdir)
         line = wait_until(lambda: re.search(r"listening on (http://\S+)", self.process.stdout()),
                           60, "the simulator to listen")
         self.url = line.group(1)
