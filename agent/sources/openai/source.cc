@@ -501,7 +501,7 @@ void OpenAiAuditLogSource::requestPersist() {
 
 void OpenAiAuditLogSource::startWriter() {
   if (deps_.read_only || writer_.joinable()) return;
-  writer_ = std::jthread([this](std::stop_token stop) { writeLoop(stop); });
+  writer_ = std::jthread([this](const std::stop_token& stop) { writeLoop(stop); });
 }
 
 void OpenAiAuditLogSource::writeLoop(const std::stop_token& stop) {
