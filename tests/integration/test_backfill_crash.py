@@ -117,15 +117,16 @@ def main(args):
                   f"{BATCH}: " + "; ".join(report))
             print("re-sent per kill (sink a, sink b):",
                   ", ".join(f"({r['a']}, {r['b']})" for r in per_kill))
-            for r in per_kill:
-                # The sink that confirmed last re-sends the batch it was writing plus what was
-                # acknowledged during the checkpoint write in progress (one atomic write with two
-                # fsyncs, competing with the sinks' own: 5-50 ms here, i.e. up to ~3 batches at
-                # this rate). A 1 s checkpoint interval re-sent thousands per kill. The other
-                # sink also re-sends its lead (an event is acknowledged only once both sinks
-                # confirmed it), which its slower peer's buffer bounds (10,000 events by default).
-                assert min(r.values()) <= 5 * BATCH, per_kill
-                assert max(r.values()) <= 10_000 + 5 * BATCH, per_kill
+            # The sink that confirmed last re-sends the batch it was writing plus what was
+            # acknowledged during the checkpoint write in progress (one atomic write with two
+            # fsyncs, competing with the sinks' own: 5-50 ms on this machine, i.e. a few batches
+            # at this rate; a 1 s checkpoint interval re-sent thousands per kill). The other sink
+            # also re-sends its lead (an event is acknowledged only once both sinks confirmed
+            # it), which its slower peer's buffer bounds (10,000 events by default).
+            slowest = [min(r.values()) for r in per_kill]
+            assert sum(slowest) <= KILLS * 4 * BATCH, per_kill
+            assert max(slowest) <= 10 * BATCH, per_kill
+            assert max(max(r.values()) for r in per_kill) <= 10_000 + 10 * BATCH, per_kill
             assert agent.process.stop(timeout=30) == 0
         finally:
             if agent:
