@@ -27,7 +27,7 @@ sources:
     poll_interval_secs: 1
     start_at: 745h
     lookback_secs: 300
-    max_requests_per_sec: 1000
+    max_requests_per_sec: 40   # ~4,000 events/s, so that every kill lands mid-backfill
     max_window_events: 2000
 sinks:
   a:
@@ -45,6 +45,14 @@ routes:
     from: ["*"]
     to: [a, b]
 """
+
+
+def line_count(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().count(b"\n")
+    except FileNotFoundError:
+        return 0
 
 
 def complete_ids(path):
@@ -86,11 +94,10 @@ def main(args):
             per_kill = []
             for round_no in range(KILLS):
                 agent = h.Agent(args.build_dir, work, cfg, name=f"agent{round_no}")
-                have = len(complete_ids(paths["a"]))
-                target = min(len(expected) - 1,
-                             have + rng.randint(len(expected) // 20, len(expected) // 8))
-                h.wait_until(lambda: len(complete_ids(paths["a"])) >= target, 120,
-                             f"{target} events before kill {round_no + 1}", interval=0.02)
+                have = line_count(paths["a"])
+                target = have + rng.randint(len(expected) // 20, len(expected) // 8)
+                h.wait_until(lambda: line_count(paths["a"]) >= target, 120,
+                             f"{target} events before kill {round_no + 1}", interval=0.01)
                 agent.process.signal(signal.SIGKILL)
                 agent.process.wait(timeout=10)
                 agent.close()
@@ -102,6 +109,8 @@ def main(args):
                     resend[sink] = sum(1 for i in set(complete_ids(path))
                                        if i not in cp["seen"] and times[i] >= cp["watermark"])
                 per_kill.append(resend)
+                assert len(set(complete_ids(paths["a"]))) < len(expected), \
+                    f"kill {round_no + 1} came after the backfill had finished"
             agent = h.Agent(args.build_dir, work, cfg, name="agent-final")
             for sink, path in paths.items():
                 h.wait_until(lambda: set(complete_ids(path)) >= expected, 120,
@@ -112,7 +121,9 @@ def main(args):
                 dups = sum(c - 1 for c in collections.Counter(got).values() if c > 1)
                 assert not expected - set(got), f"sink {sink}: ids lost"
                 report.append(f"sink {sink}: {dups} duplicates in all")
-                assert dups == sum(r[sink] for r in per_kill), (sink, dups, per_kill)
+                # At most what the kills left uncovered (less when a restarted agent was killed
+                # again before it re-sent all of it: those ids are counted at both kills).
+                assert dups <= sum(r[sink] for r in per_kill), (sink, dups, per_kill)
             print(f"{KILLS} SIGKILLs during a {len(expected)}-event backfill, batches of "
                   f"{BATCH}: " + "; ".join(report))
             print("re-sent per kill (sink a, sink b):",
