@@ -112,9 +112,8 @@ int commandRun(const std::string& path, bool dry_run) {
   while (!stopped) {
     const int sig = sigtimedwait(&signals, nullptr, &tick);
     if (sig == SIGHUP) {
-      spdlog::info(
-          "SIGHUP received; secrets from *_file are re-read on the next authorization "
-          "failure");
+      spdlog::info("SIGHUP received: sources re-read their key files");
+      pipeline.reload();
       continue;
     }
     if (sig == SIGINT || sig == SIGTERM) {
