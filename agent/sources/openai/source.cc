@@ -194,14 +194,6 @@ Result<CursorState> OpenAiAuditLogSource::loadCursor() {
 }
 
 void OpenAiAuditLogSource::runCycles(const std::stop_token& stop, EventEmitter& out) {
-  if (options_.api != OpenAiApiVariant::kAuditLogs) {
-    const std::string reason =
-        "api: organization_logs is not supported by this source; use the real audit_logs API";
-    spdlog::error("source {}: {}", id_, reason);
-    setNotReady(reason);
-    idleUntilStopped(stop);
-    return;
-  }
   auto loaded = loadCursor();
   if (!loaded) {
     spdlog::error("source {}: {}", id_, loaded.error().message);

@@ -401,6 +401,7 @@ TEST_F(OpenAiSourceTest, CheckpointOnlyFollowsAcknowledgements) {
   startSource([](RecordingEmitter& e) { e.setAckLimit(0); });  // nothing confirmed yet
   ASSERT_TRUE(emitter_->waitForCount(30));
   ASSERT_TRUE(eventually([&] { return server_.requests().size() >= 3; }));  // polled again
+  source_->commit();  // writes the current cursor now, whatever the writer thread is doing
   const auto before = checkpoint();
   ASSERT_TRUE(before);
   // Nothing before the oldest event in flight exists, so W may stand there, but no further.
