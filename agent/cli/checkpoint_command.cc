@@ -17,6 +17,7 @@
 #include "agent/core/data_dir_lock.h"
 #include "agent/core/json_escape.h"
 #include "agent/core/time_spec.h"
+#include "agent/sources/openai/org_logs_source.h"
 #include "agent/sources/openai/source.h"
 
 namespace siem::cli {
@@ -42,6 +43,31 @@ void syncDirectory(const std::filesystem::path& dir) {
   if (fd < 0) return;
   ::fsync(fd);
   ::close(fd);
+}
+
+// Removes a checkpoint file and what an interrupted write may have left beside it; true when the
+// checkpoint existed.
+Result<bool> removeCheckpoint(const std::filesystem::path& path) {
+  auto removed = removeFile(path);
+  if (!removed) return removed;
+  const CheckpointStore store(path.parent_path());
+  (void)removeFile(store.tempPathOf(path.filename().string()));
+  if (*removed) syncDirectory(path.parent_path());
+  return removed;
+}
+
+bool isOrganizationLogs(const ChosenSource& source) {
+  return source.options->api == OpenAiApiVariant::kOrganizationLogs;
+}
+
+// The organization_logs cursor's fields for people: an absent last_id is the start of the log,
+// newest_created_at 0 means nothing was delivered yet.
+std::string lastIdText(const std::optional<std::string>& last_id) {
+  return last_id ? *last_id : std::string("(none: the beginning of the log)");
+}
+std::string newestText(std::int64_t newest_created_at) {
+  return newest_created_at > 0 ? timeAndUnix(newest_created_at)
+                               : std::string("(none delivered yet)");
 }
 
 class CheckpointCommand final : public CliCommand {
@@ -81,6 +107,7 @@ class CheckpointCommand final : public CliCommand {
   }
 
   int runShow(const Config& config, const ChosenSource& source) {
+    if (isOrganizationLogs(source)) return runShowOrganizationLogs(config, source);
     const std::string& id = source.config->id;
     const std::string path = openAiCheckpointPath(config.data_dir, id).string();
     auto state = readCheckpoint(config.data_dir, id);
@@ -90,8 +117,8 @@ class CheckpointCommand final : public CliCommand {
     }
     std::string text;
     if (format_ == "json") {
-      text = fmt::format(R"({{"source":{},"path":{},"exists":{})", jsonString(id), jsonString(path),
-                         state->has_value() ? "true" : "false");
+      text = fmt::format(R"({{"source":{},"api":"audit_logs","path":{},"exists":{})",
+                         jsonString(id), jsonString(path), state->has_value() ? "true" : "false");
       if (*state) {
         const CursorState& s = **state;
         text += fmt::format(
@@ -112,6 +139,47 @@ class CheckpointCommand final : public CliCommand {
       text = fmt::format(
           "source:          {}\ncheckpoint:      {} (none: the source has not run yet; its next "
           "run starts at start_at {})\n",
+          id, path, source.options->start_at);
+    }
+    printOut(text);
+    return kExitOk;
+  }
+
+  int runShowOrganizationLogs(const Config& config, const ChosenSource& source) {
+    const std::string& id = source.config->id;
+    const std::string path = organizationLogsCheckpointPath(config.data_dir, id).string();
+    auto state = readOrganizationLogsCheckpoint(config.data_dir, id);
+    if (!state) {
+      note(fmt::format("checkpoint show: {}", state.error().message));
+      return kExitFailure;
+    }
+    std::string text;
+    if (format_ == "json") {
+      text = fmt::format(R"({{"source":{},"api":"organization_logs","path":{},"exists":{})",
+                         jsonString(id), jsonString(path), state->has_value() ? "true" : "false");
+      if (*state) {
+        const IdCursorState& s = **state;
+        text += fmt::format(
+            R"(,"last_id":{},"not_before":{},"not_before_time":"{}","newest_created_at":{},"newest_created_at_time":{})",
+            s.last_id ? jsonString(*s.last_id) : std::string("null"), s.not_before,
+            formatRfc3339(s.not_before), s.newest_created_at,
+            s.newest_created_at > 0 ? fmt::format("\"{}\"", formatRfc3339(s.newest_created_at))
+                                    : std::string("null"));
+      } else {
+        text += fmt::format(R"(,"start_at":{})", jsonString(source.options->start_at));
+      }
+      text += "}\n";
+    } else if (*state) {
+      const IdCursorState& s = **state;
+      text = fmt::format(
+          "source:             {}\ncheckpoint:         {}\napi:                organization_logs\n"
+          "last id:            {}\nnot before:         {}\nnewest created_at:  {}\n",
+          id, path, lastIdText(s.last_id), timeAndUnix(s.not_before),
+          newestText(s.newest_created_at));
+    } else {
+      text = fmt::format(
+          "source:             {}\ncheckpoint:         {} (none: the source has not run yet; its "
+          "next run reads the log from the beginning and skips logs created before start_at {})\n",
           id, path, source.options->start_at);
     }
     printOut(text);
@@ -143,6 +211,7 @@ class CheckpointCommand final : public CliCommand {
                       lock.error().message));
       return kExitFailure;
     }
+    if (isOrganizationLogs(source)) return resetOrganizationLogs(config, source, to);
 
     const std::filesystem::path path = openAiCheckpointPath(config.data_dir, id);
     auto current = readCheckpoint(config.data_dir, id);
@@ -172,25 +241,73 @@ class CheckpointCommand final : public CliCommand {
       return kExitOk;
     }
 
-    auto removed = removeFile(path);
+    auto removed = removeCheckpoint(path);
     if (!removed) {
       note(fmt::format("checkpoint reset: {}", removed.error().message));
       return kExitFailure;
     }
-    // A temporary file left by an interrupted write belongs to the removed checkpoint.
-    const CheckpointStore store(path.parent_path());
-    (void)removeFile(store.tempPathOf(path.filename().string()));
     if (!*removed) {
       printOut(
           fmt::format("source {} has no checkpoint ({}); nothing to reset\n", id, path.string()));
       return kExitOk;
     }
-    syncDirectory(path.parent_path());
     printOut(fmt::format(
         "source {}: removed checkpoint {}\n  watermark was:   {}\n  origin was:      {}\n"
         "  remembered ids:  {}\nThe next run starts at the source's start_at ({}).\n",
         id, path.string(), was(&CursorState::watermark), was(&CursorState::origin),
         before ? before->seen.size() : 0, source.options->start_at));
+    return kExitOk;
+  }
+
+  // With the data_dir lock held. The variant's cursor is a position in ingestion order, so a time
+  // cannot be turned into a position: --to T reads the log again from the beginning and skips
+  // logs created before T (IdCursorState{last_id = none, not_before = T}).
+  int resetOrganizationLogs(const Config& config, const ChosenSource& source,
+                            std::optional<std::int64_t> to) {
+    const std::string& id = source.config->id;
+    const std::filesystem::path path = organizationLogsCheckpointPath(config.data_dir, id);
+    auto current = readOrganizationLogsCheckpoint(config.data_dir, id);
+    if (!current) {
+      note(fmt::format("the current checkpoint is unreadable and will be replaced: {}",
+                       current.error().message));
+    }
+    const std::optional<IdCursorState> before = current ? *current : std::nullopt;
+    const std::string was_last = before ? lastIdText(before->last_id) : "(none)";
+    const std::string was_not_before = before ? timeAndUnix(before->not_before) : "(none)";
+    const std::string was_newest = before ? newestText(before->newest_created_at) : "(none)";
+
+    if (to) {
+      IdCursorState next;
+      next.not_before = *to;
+      if (auto written = writeOrganizationLogsCheckpoint(config.data_dir, id, next); !written) {
+        note(fmt::format("checkpoint reset: {}", written.error().message));
+        return kExitFailure;
+      }
+      printOut(fmt::format(
+          "source {}: checkpoint {} reset\n  last id:            {} -> {}\n"
+          "  not before:         {} -> {}\n  newest created_at:  {} -> {}\n"
+          "The next run reads the organization log again from the beginning and delivers the logs "
+          "created at or after {}.\n",
+          id, path.string(), was_last, lastIdText(std::nullopt), was_not_before, timeAndUnix(*to),
+          was_newest, newestText(0), formatRfc3339(*to)));
+      return kExitOk;
+    }
+
+    auto removed = removeCheckpoint(path);
+    if (!removed) {
+      note(fmt::format("checkpoint reset: {}", removed.error().message));
+      return kExitFailure;
+    }
+    if (!*removed) {
+      printOut(
+          fmt::format("source {} has no checkpoint ({}); nothing to reset\n", id, path.string()));
+      return kExitOk;
+    }
+    printOut(fmt::format(
+        "source {}: removed checkpoint {}\n  last id was:        {}\n  not before was:     {}\n"
+        "  newest created_at:  {}\nThe next run reads the organization log from the beginning and "
+        "skips logs created before the source's start_at ({}).\n",
+        id, path.string(), was_last, was_not_before, was_newest, source.options->start_at));
     return kExitOk;
   }
 

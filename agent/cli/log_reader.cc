@@ -1,17 +1,20 @@
 #include "agent/cli/log_reader.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <unordered_set>
 
+#include "agent/cli/event_sorter.h"
+
 namespace siem::cli {
 
 // Counts what the client reports and ends a request's retries after max_attempts failures (by
-// requesting stop on that request's own stop source, which makes fetchPage return kStopped).
-class AuditLogsReader::Observer final : public PullObserver {
+// requesting stop on that request's own stop source, which makes the client return kStopped).
+class AttemptObserver final : public PullObserver {
  public:
-  explicit Observer(ReaderStats& stats) : stats_(stats) {}
+  explicit AttemptObserver(ReaderStats& stats) : stats_(stats) {}
 
   // Starts counting the failures of one request; `give_up` must outlive the request.
   void arm(std::stop_source* give_up, std::uint32_t max_attempts) {
@@ -43,6 +46,45 @@ class AuditLogsReader::Observer final : public PullObserver {
   std::uint32_t failures_ = 0;
   std::string last_error_;
 };
+
+namespace {
+
+// The attempts of one request: its stop source is triggered by the reader's stop and by the
+// observer after max_attempts failures.
+class AttemptScope {
+ public:
+  AttemptScope(AttemptObserver& observer, const std::stop_token& outer, std::uint32_t max_attempts)
+      : observer_(observer), forward_(outer, Forward{&give_up_}) {
+    observer_.arm(&give_up_, max_attempts);
+  }
+  ~AttemptScope() { observer_.disarm(); }
+  AttemptScope(const AttemptScope&) = delete;
+  AttemptScope& operator=(const AttemptScope&) = delete;
+
+  std::stop_token token() const { return give_up_.get_token(); }
+
+ private:
+  struct Forward {
+    std::stop_source* target;
+    void operator()() const { target->request_stop(); }
+  };
+  AttemptObserver& observer_;
+  std::stop_source give_up_;  // before forward_, which may fire while it is constructed
+  std::stop_callback<Forward> forward_;
+};
+
+// Why a request ended without an answer: the reader was stopped, or the attempts ran out.
+tl::unexpected<Error> stoppedError(const std::stop_token& outer, const AttemptObserver& observer) {
+  if (outer.stop_requested()) return fail("interrupted");
+  // The client announces each retry before the observer can stop it, so the last "retry N"
+  // warning above refers to a retry that is not made.
+  return fail(fmt::format(
+      "giving up after {} failed attempts in a row (last problem: {}; the last retry announced "
+      "above is not made)",
+      observer.failures(), observer.lastError().empty() ? "unknown" : observer.lastError()));
+}
+
+}  // namespace
 
 Result<void> readAscendingInWindows(LogReader& reader, const TimeRange& range,
                                     std::uint32_t max_window_events, const EventCallback& on_event,
@@ -100,7 +142,7 @@ AuditLogsReader::AuditLogsReader(OpenAiSourceOptions options, std::string source
       stop_(std::move(stop)),
       limits_(limits),
       progress_(std::move(progress)),
-      observer_(std::make_unique<Observer>(stats_)),
+      observer_(std::make_unique<AttemptObserver>(stats_)),
       client_(std::make_unique<OpenAiClient>(std::move(options), std::move(source_id),
                                              std::move(organization_id), clock, *observer_,
                                              std::function<double()>{}, limits.backoff)) {}
@@ -108,11 +150,11 @@ AuditLogsReader::AuditLogsReader(OpenAiSourceOptions options, std::string source
 AuditLogsReader::~AuditLogsReader() = default;
 
 Result<AuditLogPage> AuditLogsReader::fetch(const AuditLogQuery& query) {
-  std::stop_source give_up;
-  std::stop_callback forward(stop_, [&give_up] { give_up.request_stop(); });
-  observer_->arm(&give_up, limits_.max_attempts);
-  FetchResult result = client_->fetchPage(query, give_up.get_token());
-  observer_->disarm();
+  FetchResult result;
+  {
+    AttemptScope attempts(*observer_, stop_, limits_.max_attempts);
+    result = client_->fetchPage(query, attempts.token());
+  }
   switch (result.status) {
     case FetchStatus::kPage:
       ++stats_.pages;
@@ -123,13 +165,7 @@ Result<AuditLogPage> AuditLogsReader::fetch(const AuditLogQuery& query) {
     case FetchStatus::kStopped:
       break;
   }
-  if (stop_.stop_requested()) return fail("interrupted");
-  // The client announces each retry before the observer can stop it, so the last "retry N"
-  // warning above refers to a retry that is not made.
-  return fail(fmt::format(
-      "giving up after {} failed attempts in a row (last problem: {}; the last retry announced "
-      "above is not made)",
-      observer_->failures(), observer_->lastError().empty() ? "unknown" : observer_->lastError()));
+  return stoppedError(stop_, *observer_);
 }
 
 Result<void> AuditLogsReader::newestFirst(const TimeRange& range, const PageCallback& on_page) {
@@ -158,6 +194,142 @@ Result<std::optional<Event>> AuditLogsReader::lookup(std::string_view /*id*/) {
   return fail("the audit_logs API has no get-by-id");
 }
 
+OrganizationLogsReader::OrganizationLogsReader(OpenAiSourceOptions options, std::string source_id,
+                                               std::string organization_id, Clock& clock,
+                                               std::stop_token stop, ReaderLimits limits,
+                                               ProgressCallback progress)
+    : max_window_events_(options.max_window_events),
+      event_types_(options.event_types),
+      clock_(clock),
+      stop_(std::move(stop)),
+      limits_(std::move(limits)),
+      progress_(std::move(progress)),
+      random_(std::random_device{}()),
+      observer_(std::make_unique<AttemptObserver>(stats_)),
+      client_(std::make_unique<OpenAiClient>(std::move(options), std::move(source_id),
+                                             std::move(organization_id), clock, *observer_,
+                                             std::function<double()>{}, limits_.backoff)) {}
+
+OrganizationLogsReader::~OrganizationLogsReader() = default;
+
+bool OrganizationLogsReader::matches(const Event& event, const TimeRange& range) const {
+  if (event.effective_at < range.since || event.effective_at >= range.until) return false;
+  return event_types_.empty() ||
+         std::find(event_types_.begin(), event_types_.end(), event.type) != event_types_.end();
+}
+
+Result<AuditLogPage> OrganizationLogsReader::fetch(const std::optional<std::string>& after,
+                                                   ListOrder order) {
+  FetchResult result;
+  {
+    AttemptScope attempts(*observer_, stop_, limits_.max_attempts);
+    result = client_->fetchOrganizationLogsPage(after, attempts.token(), order);
+  }
+  switch (result.status) {
+    case FetchStatus::kPage:
+      ++stats_.pages;
+      return std::move(result.page);
+    case FetchStatus::kUnauthorized:
+    case FetchStatus::kRejected:
+      return fail(std::move(result.message));
+    case FetchStatus::kStopped:
+      break;
+  }
+  return stoppedError(stop_, *observer_);
+}
+
+Result<void> OrganizationLogsReader::readAll(ListOrder order, const TimeRange& range,
+                                             const PageCallback& on_page) {
+  if (range.since >= range.until) return {};
+  std::optional<std::string> after;
+  // Positions this read continued from: in an append-only list no later page can end at one.
+  std::unordered_set<std::string> continued_from;
+  std::uint32_t loops = 0;  // consecutive looping answers to the same request
+  for (;;) {
+    auto page = fetch(after, order);
+    if (!page) return tl::unexpected(std::move(page.error()));
+    if (page->has_more && page->last_id && continued_from.contains(*page->last_id)) {
+      ++loops;
+      observer_->onError("cursor_loop");
+      if (loops >= std::max<std::uint32_t>(1, limits_.max_attempts)) {
+        return fail(fmt::format(
+            "giving up after {} failed attempts in a row: the API is going in circles (the page "
+            "after {} ends at {}, which this read already continued from)",
+            loops, after.value_or("the start"), *page->last_id));
+      }
+      ++stats_.retries;
+      const auto delay =
+          retryDelay(limits_.backoff, loops,
+                     std::uniform_real_distribution<double>(0.0, 1.0)(random_), std::nullopt);
+      spdlog::warn(
+          "looping cursor: the page after {} ends at {}, which this read already "
+          "continued from; asking again in {} ms",
+          after.value_or("the start"), *page->last_id, delay.count());
+      if (!clock_.sleepFor(delay, stop_)) return fail("interrupted");
+      continue;
+    }
+    loops = 0;
+    stats_.events_read += page->events.size();
+    stats_.not_matching += std::erase_if(
+        page->events, [this, &range](const Event& event) { return !matches(event, range); });
+    if (progress_) progress_(stats_);
+    if (!on_page(page->events)) return {};
+    if (!page->has_more) return {};
+    if (after) continued_from.insert(std::move(*after));
+    after = std::move(page->last_id);
+  }
+}
+
+Result<void> OrganizationLogsReader::newestFirst(const TimeRange& range,
+                                                 const PageCallback& on_page) {
+  return readAll(ListOrder::kDescending, range, on_page);
+}
+
+Result<void> OrganizationLogsReader::ascending(const TimeRange& range,
+                                               const EventCallback& on_event) {
+  EventSorter sorter(max_window_events_, limits_.spill_dir);
+  Result<void> added;
+  auto read = readAll(ListOrder::kAscending, range, [&](std::vector<Event>& page) {
+    for (Event& event : page) {
+      added = sorter.add(std::move(event));
+      if (!added) return false;
+    }
+    return true;
+  });
+  Result<void> done = read;
+  if (done && !added) done = added;
+  if (done) {
+    // The merge makes no requests, so a stop is noticed here.
+    done = sorter.finish(
+        [this, &on_event](Event& event) { return !stop_.stop_requested() && on_event(event); });
+    if (done && stop_.stop_requested()) done = fail("interrupted");
+  }
+  stats_.duplicates += sorter.duplicates();
+  stats_.sorted_runs += sorter.runsWritten();
+  return done;
+}
+
+Result<std::optional<Event>> OrganizationLogsReader::lookup(std::string_view id) {
+  if (id.empty()) return std::optional<Event>();
+  LookupResult result;
+  {
+    AttemptScope attempts(*observer_, stop_, limits_.max_attempts);
+    result = client_->fetchOrganizationLog(id, attempts.token());
+  }
+  switch (result.status) {
+    case LookupStatus::kFound:
+      return std::optional<Event>(std::move(result.event));
+    case LookupStatus::kNotFound:
+      return std::optional<Event>();
+    case LookupStatus::kUnauthorized:
+    case LookupStatus::kRejected:
+      return fail(std::move(result.message));
+    case LookupStatus::kStopped:
+      break;
+  }
+  return stoppedError(stop_, *observer_);
+}
+
 Result<std::unique_ptr<LogReader>> makeLogReader(const OpenAiSourceOptions& options,
                                                  const std::string& source_id,
                                                  const std::string& organization_id, Clock& clock,
@@ -169,12 +341,11 @@ Result<std::unique_ptr<LogReader>> makeLogReader(const OpenAiSourceOptions& opti
           std::make_unique<AuditLogsReader>(options, source_id, organization_id, clock,
                                             std::move(stop), limits, std::move(progress)));
     case OpenAiApiVariant::kOrganizationLogs:
-      break;
+      return std::unique_ptr<LogReader>(
+          std::make_unique<OrganizationLogsReader>(options, source_id, organization_id, clock,
+                                                   std::move(stop), limits, std::move(progress)));
   }
-  return fail(fmt::format(
-      "source {} uses `api: organization_logs`, which the logs commands do not read yet; they "
-      "read the audit_logs API (`api: audit_logs`)",
-      source_id));
+  return fail("unknown API variant");
 }
 
 }  // namespace siem::cli

@@ -2,16 +2,20 @@
 //
 // LogReader is the seam between the commands and an API variant: a command asks for pages newest
 // first, for a complete ascending export, or for one log by id, and never builds requests itself.
-// AuditLogsReader serves the real API (GET /organization/audit_logs) with the daemon's own
-// OpenAiClient, so requests, authentication, the client-side rate limit and the retry policy
-// (backoff, Retry-After) are the daemon's; the one difference is that a command gives up after
-// ReaderLimits::max_attempts consecutive failures of one request instead of retrying forever.
+// AuditLogsReader serves the real API (GET /organization/audit_logs), OrganizationLogsReader the
+// seed document's variant (GET /organization_logs, `api: organization_logs`). Both use the
+// daemon's own OpenAiClient, so requests, authentication, the client-side rate limit and the retry
+// policy (backoff, Retry-After) are the daemon's; the one difference is that a command gives up
+// after ReaderLimits::max_attempts consecutive failures of one request instead of retrying
+// forever.
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <random>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -39,6 +43,10 @@ struct ReaderStats {
   std::uint64_t duplicates = 0;    // ids received more than once within one window (dropped)
   std::uint64_t out_of_range = 0;  // events outside the requested range (dropped)
   std::uint64_t windows_halved = 0;
+  // organization_logs, which has no time or type filter: events read and dropped because they
+  // are outside the range (or not of the types asked for). Expected, unlike out_of_range.
+  std::uint64_t not_matching = 0;
+  std::uint64_t sorted_runs = 0;  // runs an export sorted on disk (0: it fitted in memory)
 };
 
 // Receives the events of one page in the API's order; returns false to stop reading.
@@ -57,10 +65,13 @@ class LogReader {
   // empty). Events outside the range are dropped and counted. Returns success when the last page
   // was read or `on_page` returned false; an error when the API refused the request (the message
   // says why and never holds the key), when retries were exhausted, or when stopped.
+  // "Newest first" is the API's order: (effective_at, id) descending for audit_logs; most recently
+  // ingested first for organization_logs (see OrganizationLogsReader).
   virtual Result<void> newestFirst(const TimeRange& range, const PageCallback& on_page) = 0;
 
   // Every event in `range` exactly once, ascending by (effective_at, id), in memory bounded by the
-  // source's max_window_events. Same error and early-stop behaviour as newestFirst.
+  // source's max_window_events (organization_logs: plus sorted runs on disk). Same error and
+  // early-stop behaviour as newestFirst.
   virtual Result<void> ascending(const TimeRange& range, const EventCallback& on_event) = 0;
 
   // True when the API can fetch one log by id; otherwise callers scan with newestFirst.
@@ -88,7 +99,14 @@ struct ReaderLimits {
   // pages) before the command gives up. Each retry waits as the daemon does.
   std::uint32_t max_attempts = 8;
   RetryBackoff backoff;
+  // Where OrganizationLogsReader::ascending sorts on disk when the range does not fit in memory
+  // (a private directory is created there and removed afterwards); empty: TMPDIR, else /tmp.
+  std::filesystem::path spill_dir;
 };
+
+// Counts a reader's requests and ends one request's retries after max_attempts consecutive
+// failures (defined in log_reader.cc).
+class AttemptObserver;
 
 // The real API: GET {base_url}/organization/audit_logs with the source's filters.
 class AuditLogsReader final : public LogReader {
@@ -99,6 +117,8 @@ class AuditLogsReader final : public LogReader {
                   Clock& clock, std::stop_token stop, ReaderLimits limits = {},
                   ProgressCallback progress = {});
   ~AuditLogsReader() override;
+  AuditLogsReader(const AuditLogsReader&) = delete;
+  AuditLogsReader& operator=(const AuditLogsReader&) = delete;
 
   Result<void> newestFirst(const TimeRange& range, const PageCallback& on_page) override;
   Result<void> ascending(const TimeRange& range, const EventCallback& on_event) override;
@@ -107,8 +127,6 @@ class AuditLogsReader final : public LogReader {
   ReaderStats stats() const override { return stats_; }
 
  private:
-  class Observer;
-
   Result<AuditLogPage> fetch(const AuditLogQuery& query);
 
   const std::uint32_t max_window_events_;
@@ -116,12 +134,64 @@ class AuditLogsReader final : public LogReader {
   ReaderLimits limits_;
   ProgressCallback progress_;
   ReaderStats stats_;
-  std::unique_ptr<Observer> observer_;
+  std::unique_ptr<AttemptObserver> observer_;
   std::unique_ptr<OpenAiClient> client_;
 };
 
-// The reader for `options.api`. Fails, with a message for the operator, for a variant the
-// commands do not serve yet (api: organization_logs).
+// The seed variant: GET {base_url}/organization_logs, which lists in ingestion order (order=asc
+// oldest-ingested first, order=desc the reverse; a late-indexed log comes after logs ingested
+// before it even when it is older) and has no time or type filter, and
+// GET {base_url}/organization_logs/{id}.
+//   * newestFirst pages order=desc: most recently ingested first, which is newest first except for
+//     late-indexed logs. With no time filter to ask for, finding every log of a range means
+//     reading the whole log (a caller that needs only the first N stops early); events outside
+//     the range, and of other types when options.event_types is set (a client-side filter), are
+//     dropped and counted as not_matching.
+//   * ascending reads the whole log once, order=asc, keeps the range and sorts it by
+//     (effective_at, id) with an external merge sort (event_sorter.h): max_window_events events
+//     in memory, more spilled as sorted runs under limits.spill_dir. Complete for everything
+//     ingested before the read reached the end; a log listed twice is written once.
+//   * lookup is a direct GET by id (404: nullopt).
+// A page that ends at a position this read already continued from (a server going in circles) is
+// retried with backoff like a failed request, and counts toward max_attempts. Besides the chunk,
+// a read remembers one id per page.
+class OrganizationLogsReader final : public LogReader {
+ public:
+  // `clock` must outlive the reader. `stop` interrupts waits (rate limit, backoff) between
+  // requests.
+  OrganizationLogsReader(OpenAiSourceOptions options, std::string source_id,
+                         std::string organization_id, Clock& clock, std::stop_token stop,
+                         ReaderLimits limits = {}, ProgressCallback progress = {});
+  ~OrganizationLogsReader() override;
+  OrganizationLogsReader(const OrganizationLogsReader&) = delete;
+  OrganizationLogsReader& operator=(const OrganizationLogsReader&) = delete;
+
+  Result<void> newestFirst(const TimeRange& range, const PageCallback& on_page) override;
+  Result<void> ascending(const TimeRange& range, const EventCallback& on_event) override;
+  bool hasLookup() const override { return true; }
+  Result<std::optional<Event>> lookup(std::string_view id) override;
+  ReaderStats stats() const override { return stats_; }
+
+ private:
+  // Pages the whole log in `order`, dropping (and counting) events that do not match, and hands
+  // each page to `on_page`.
+  Result<void> readAll(ListOrder order, const TimeRange& range, const PageCallback& on_page);
+  Result<AuditLogPage> fetch(const std::optional<std::string>& after, ListOrder order);
+  bool matches(const Event& event, const TimeRange& range) const;
+
+  const std::uint32_t max_window_events_;
+  const std::vector<std::string> event_types_;
+  Clock& clock_;
+  std::stop_token stop_;
+  ReaderLimits limits_;
+  ProgressCallback progress_;
+  ReaderStats stats_;
+  std::mt19937_64 random_;  // backoff jitter after a looping page
+  std::unique_ptr<AttemptObserver> observer_;
+  std::unique_ptr<OpenAiClient> client_;
+};
+
+// The reader for `options.api`.
 Result<std::unique_ptr<LogReader>> makeLogReader(const OpenAiSourceOptions& options,
                                                  const std::string& source_id,
                                                  const std::string& organization_id, Clock& clock,

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <limits>
 #include <optional>
 #include <string>
@@ -97,7 +98,8 @@ class LogsCommand final : public CliCommand {
     get_ = logs_->add_subcommand("get", "Print one audit log in full");
     get_->add_option("id", id_, "The audit-log id")->required();
     addCommon(get_);
-    get_->add_option("--since", get_since_, "How far back to scan (default 7d)");
+    get_->add_option("--since", get_since_,
+                     "How far back to scan (default 7d; organization_logs gets by id instead)");
     get_->add_option("--format", get_format_, "pretty | raw (as received)")
         ->check(CLI::IsMember({"pretty", "raw"}));
 
@@ -146,8 +148,13 @@ class LogsCommand final : public CliCommand {
                                           : std::numeric_limits<std::uint64_t>::max();
 
     OpenAiSourceOptions options = *context.source.options;
+    const bool ingestion_order = options.api == OpenAiApiVariant::kOrganizationLogs;
     if (!types_.empty()) options.event_types = types_;
-    if (limited && limit < options.page_size) options.page_size = static_cast<std::uint32_t>(limit);
+    // Smaller pages only where the server filters: organization_logs filters here, so a small
+    // page could hold none of the logs wanted.
+    if (limited && limit < options.page_size && !ingestion_order) {
+      options.page_size = static_cast<std::uint32_t>(limit);
+    }
 
     CurlGlobal curl;
     InterruptWatcher interrupt;
@@ -194,15 +201,22 @@ class LogsCommand final : public CliCommand {
     if (!written) return reportFailure("logs list", written.error());
 
     const ReaderStats stats = (*reader)->stats();
+    if (ingestion_order && stats.not_matching > 0) {
+      note(fmt::format(
+          "organization_logs cannot filter by time or type: {} log(s) read were left out here",
+          stats.not_matching));
+    }
     if (shown == 0) {
       note(fmt::format("no audit logs in {} for source {}", describeRange(*range),
                        context.source.config->id));
     } else {
-      note(fmt::format("{} audit log(s) from source {}, newest first ({} page(s)){}", shown,
-                       context.source.config->id, stats.pages,
-                       more ? fmt::format("; --limit {} reached, older logs exist", limit)
-                       : shown == limit ? fmt::format("; --limit {} reached", limit)
-                                        : ""));
+      note(fmt::format(
+          "{} audit log(s) from source {}, {} ({} page(s)){}", shown, context.source.config->id,
+          ingestion_order ? "most recently ingested first" : "newest first", stats.pages,
+          more             ? fmt::format("; --limit {} reached, {} exist", limit,
+                             ingestion_order ? "earlier ingested logs" : "older logs")
+          : shown == limit ? fmt::format("; --limit {} reached", limit)
+                           : ""));
     }
     return kExitOk;
   }
@@ -287,9 +301,14 @@ class LogsCommand final : public CliCommand {
     CurlGlobal curl;
     InterruptWatcher interrupt;
     SystemClock clock;
+    const bool to_file = !output_.empty() && output_ != "-";
+    ReaderLimits limits;
+    // An export that is sorted on disk (organization_logs) sorts beside its output, on a file
+    // system that must hold the export anyway, rather than in a possibly memory-backed /tmp.
+    if (to_file) limits.spill_dir = std::filesystem::absolute(output_).parent_path();
     auto reader = makeLogReader(*context.source.options, context.source.config->id,
                                 context.source.config->organization_id, clock, interrupt.token(),
-                                ReaderLimits{}, progress);
+                                limits, progress);
     if (!reader) return reportFailure("logs export", reader.error());
     auto out = Output::open(output_);
     if (!out) return reportFailure("logs export", out.error());
@@ -322,7 +341,6 @@ class LogsCommand final : public CliCommand {
       });
     }
     if (written && read) written = out->commit();
-    const bool to_file = !output_.empty() && output_ != "-";
     if (!read || !written) {
       note(fmt::format("export failed after {} logs: {}{}", exported,
                        !read ? read.error().message : written.error().message,
@@ -337,6 +355,13 @@ class LogsCommand final : public CliCommand {
         "{} duplicates dropped, {:.0f} logs/s)",
         exported, describeRange(*range), out->name(), secs, stats.pages, stats.requests,
         stats.retries, stats.duplicates, per_sec(exported)));
+    if (context.source.options->api == OpenAiApiVariant::kOrganizationLogs) {
+      note(fmt::format(
+          "organization_logs has no time filter: the whole log was read ({} logs outside the "
+          "range left out) and the range sorted by (effective_at, id){}",
+          stats.not_matching,
+          stats.sorted_runs > 0 ? fmt::format(" on disk in {} run(s)", stats.sorted_runs) : ""));
+    }
     if (stats.out_of_range > 0) {
       note(
           fmt::format("the API returned {} logs outside the time windows asked for; they were "

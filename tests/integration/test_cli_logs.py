@@ -3,7 +3,14 @@ simulator's set for that range, ascending, without duplicates, in NDJSON, CSV (p
 module) and OCSF, and stays complete when a 429 and a 500 are injected; `logs get` finds an id by
 scanning and reports one it cannot find; `list` honours --limit, --type, ranges and every format;
 a wrong key exits 1 without the key in any output; usage and configuration errors exit 2 and 78;
-an interrupted export to a file leaves no file behind."""
+an interrupted export to a file leaves no file behind.
+
+A source with `api: organization_logs` (the seed variant, listed in ingestion order, no filters):
+the export of a range is exactly the simulator's set for it (tenant-scoped logs included), once,
+ascending by (created_at, id) although late-indexed logs were ingested last, sorted on disk in
+runs that are removed afterwards, and complete through a 500; `list` is most recently ingested
+first and filters the range and --type itself; `get` is one GET by id, and a missing id is one
+404 and exit 1."""
 
 import csv
 import io
@@ -12,6 +19,7 @@ import os
 import signal
 import subprocess
 import time
+import urllib.request
 
 import harness as h
 
@@ -238,11 +246,6 @@ def check_errors(binary, work, sim):
     r = run(binary, "logs", "list", "--config", bad)
     assert r.returncode == 78, (r.returncode, r.stderr)
 
-    # The seed variant is not served by the logs commands yet: a clear runtime error.
-    cfg = write(work, "seed.yaml", sim, sources=(("seed", KEY, "    api: organization_logs\n"),))
-    r = run(binary, "logs", "list", "--config", cfg)
-    assert r.returncode == 1 and "organization_logs" in r.stderr, (r.returncode, r.stderr)
-
 
 def check_interrupt(binary, cfg, sim, work, since, until):
     out = os.path.join(work, "interrupted.ndjson")
@@ -265,6 +268,109 @@ def check_interrupt(binary, cfg, sim, work, since, until):
     assert not os.path.exists(out) and not os.path.exists(out + ".partial"), os.listdir(work)
 
 
+def variant_listing(sim, order):
+    """Every (id, created_at, event) the variant lists in `order` (asc: oldest ingested first)."""
+    rows, after = [], None
+    while True:
+        url = f"{sim.base_url}/organization_logs?order={order}&limit=100"
+        if after:
+            url += f"&after={after}"
+        req = urllib.request.Request(url, headers={"Authorization": f"Bearer {KEY}"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            page = json.loads(resp.read())
+        rows += [(e["id"], e["created_at"], e["event"]) for e in page["data"]]
+        if not page["has_more"]:
+            return rows
+        after = page["last_id"]
+
+
+def last_targets(sim, n):
+    return [q["target"] for q in json.loads(h.http_get(f"{sim.url}/_sim/requests?limit={n}")[1])
+            ["requests"]]
+
+
+def check_variant(binary, work, sim, since, until):
+    # Late-indexed logs: ingested after the whole backlog, created inside the range.
+    for at in (since + 60, since + 3600, until - 10):
+        sim.generate(3, at=at)
+    cfg = write(work, "seed.yaml", sim, sources=(("seed", KEY, "    api: organization_logs\n"),))
+    rows = [line.split("\t") for line in sim.ids(gte=since, lt=until, tenant_only="all",
+                                                 format="tsv")]
+    times = {r[0]: int(r[1]) for r in rows}
+    expected = [r[0] for r in sorted(rows, key=lambda r: (int(r[1]), r[0]))]
+    ingested = variant_listing(sim, "asc")
+    assert [i for i, _, _ in ingested if i in times] != expected, \
+        "the late-indexed logs should make ingestion order differ from time order"
+    assert len(expected) > 1000, len(expected)
+
+    # Export: exactly the simulator's set, once, ascending by (created_at, id), sorted on disk
+    # (max_window_events 100) beside the output, and nothing of the sort left behind.
+    out = os.path.join(work, "seed-export.ndjson")
+    before = sim.stats()["organization_log_requests_total"]
+    r = run(binary, "logs", "export", "--config", cfg, "--since", str(since), "--until", str(until),
+            "--format", "ndjson", "--output", out)
+    expect_ok(r)
+    objects = [json.loads(line) for line in read_lines(out)]
+    got = [o["id"] for o in objects]
+    assert len(got) == len(set(got)), f"{len(got) - len(set(got))} duplicates"
+    assert got == expected, (f"variant export differs: {len(got)} vs {len(expected)}, missing "
+                             f"{len(set(expected) - set(got))}, extra {len(set(got) - set(expected))}")
+    assert all(o["created_at"] == times[o["id"]] for o in objects)
+    assert any(o["event"].startswith("tenant.") for o in objects), "no tenant-scoped log exported"
+    assert f"exported {len(expected)} audit logs" in r.stderr, r.stderr
+    assert "the whole log was read" in r.stderr and "on disk in" in r.stderr, r.stderr
+    pages = sim.stats()["organization_log_requests_total"] - before
+    assert pages == (len(ingested) + 99) // 100, (pages, len(ingested))
+    assert not [f for f in os.listdir(work) if f.startswith(".siem-agent-sort")], os.listdir(work)
+    assert all("order=asc" in t for t in last_targets(sim, 3)), last_targets(sim, 3)
+
+    # CSV: the same rows, effective_at is created_at.
+    sim.fault("500", count=1)
+    r = run(binary, "logs", "export", "--config", cfg, "--since", str(since), "--until", str(until),
+            "--format", "csv")
+    expect_ok(r)
+    rows = list(csv.reader(io.StringIO(r.stdout, newline="")))
+    assert rows[0] == CSV_COLUMNS, rows[0]
+    assert [row[0] for row in rows[1:]] == expected, "CSV export through a 500 differs"
+    assert all(int(row[1]) == times[row[0]] for row in rows[1:])
+    assert "HTTP 500" in r.stderr and "1 retries" in r.stderr, r.stderr
+
+    # list: most recently ingested first (the late-indexed logs on top), filtered here.
+    newest = variant_listing(sim, "desc")
+    r = run(binary, "logs", "list", "--config", cfg, "--format", "ndjson")
+    expect_ok(r)
+    assert [json.loads(line)["id"] for line in r.stdout.splitlines()] == \
+        [i for i, _, _ in newest[:20]]
+    assert "most recently ingested first" in r.stderr, r.stderr
+    r = run(binary, "logs", "list", "--config", cfg, "--since", str(since), "--until", str(until),
+            "--format", "ndjson")
+    expect_ok(r)
+    assert [json.loads(line)["id"] for line in r.stdout.splitlines()] == \
+        [i for i, t, _ in newest if since <= t < until]
+    assert "left out here" in r.stderr, r.stderr
+    r = run(binary, "logs", "list", "--config", cfg, "--type", "login.failed", "--limit", "7",
+            "--format", "csv")
+    expect_ok(r)
+    rows = list(csv.reader(io.StringIO(r.stdout, newline="")))
+    assert [row[0] for row in rows[1:]] == [i for i, _, e in newest if e == "login.failed"][:7]
+    assert all("event_types" not in t and "order=desc" in t for t in last_targets(sim, 2))
+
+    # get: one GET by id, the late-indexed log included; a missing id is one 404 and exit 1.
+    for wanted in (expected[len(expected) // 2], newest[0][0]):
+        r = run(binary, "logs", "get", wanted, "--config", cfg)
+        expect_ok(r)
+        assert json.loads(r.stdout)["id"] == wanted and r.stdout.count("\n") > 3
+        assert "no get-by-id" not in r.stderr, r.stderr
+        assert last_targets(sim, 1) == [f"/v1/organization_logs/{wanted}"], last_targets(sim, 1)
+    before = sim.stats()["requests_total"]
+    missing = "audit_log-0000000000000000"
+    r = run(binary, "logs", "get", missing, "--config", cfg, "--format", "raw")
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert f"{missing} not found" in r.stderr and r.stdout == "", r.stderr
+    assert sim.stats()["requests_total"] == before + 1
+    assert last_targets(sim, 1) == [f"/v1/organization_logs/{missing}"]
+
+
 def main(args):
     binary = h.agent_binary(args.build_dir)
     with h.Workdir("cli-logs") as work:
@@ -280,6 +386,7 @@ def main(args):
             check_list(binary, cfg, sim, since, until)
             check_errors(binary, work, sim)
             check_interrupt(binary, cfg, sim, work, since, until)
+            check_variant(binary, work, sim, since, until)
         finally:
             sim.close()
 

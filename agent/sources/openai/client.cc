@@ -104,12 +104,12 @@ std::string buildAuditLogsUrl(const OpenAiSourceOptions& options, const AuditLog
 }
 
 std::string buildOrganizationLogsUrl(const OpenAiSourceOptions& options,
-                                     const std::optional<std::string>& after) {
+                                     const std::optional<std::string>& after, ListOrder order) {
   std::string url = options.base_url;
   while (!url.empty() && url.back() == '/') url.pop_back();
   url.append("/organization_logs");
   bool first = true;
-  appendParam(url, first, "order", "asc");
+  appendParam(url, first, "order", order == ListOrder::kDescending ? "desc" : "asc");
   appendParam(url, first, "limit",
               std::to_string(std::clamp<std::uint32_t>(options.page_size, 1, 100)));
   if (after) appendParam(url, first, "after", *after);
@@ -346,7 +346,7 @@ FetchResult OpenAiClient::fetchPage(const AuditLogQuery& query, const std::stop_
 }
 
 FetchResult OpenAiClient::fetchOrganizationLogsPage(const std::optional<std::string>& after,
-                                                    const std::stop_token& stop) {
+                                                    const std::stop_token& stop, ListOrder order) {
   FetchResult result;
   const auto on_ok = [&](HttpResponse& response) -> std::optional<BodyProblem> {
     auto page = parsePageBody(response);
@@ -377,7 +377,7 @@ FetchResult OpenAiClient::fetchOrganizationLogsPage(const std::optional<std::str
     return std::nullopt;
   };
   ExchangeResult exchanged =
-      exchange(buildOrganizationLogsUrl(options_, after), false, on_ok, stop);
+      exchange(buildOrganizationLogsUrl(options_, after, order), false, on_ok, stop);
   return toFetchResult(std::move(exchanged), std::move(result));
 }
 

@@ -41,10 +41,16 @@ struct AuditLogQuery {
 // are percent-encoded.
 std::string buildAuditLogsUrl(const OpenAiSourceOptions& options, const AuditLogQuery& query);
 
-// The seed variant (`api: organization_logs`), oldest first so that `after` is a resumable cursor:
-// {base_url}/organization_logs?order=asc&limit=<page_size clamped to 1..100>[&after=<id>]
+// The seed variant's listing order (ingestion order). The source pages kAscending (oldest first)
+// so that `after` is a resumable cursor; kDescending (most recently ingested first) serves
+// `siem-agent logs list`.
+enum class ListOrder : std::uint8_t { kAscending, kDescending };
+
+// The seed variant (`api: organization_logs`):
+// {base_url}/organization_logs?order=asc|desc&limit=<page_size clamped to 1..100>[&after=<id>]
 std::string buildOrganizationLogsUrl(const OpenAiSourceOptions& options,
-                                     const std::optional<std::string>& after);
+                                     const std::optional<std::string>& after,
+                                     ListOrder order = ListOrder::kAscending);
 // {base_url}/organization_logs/<id, percent-encoded>
 std::string buildOrganizationLogUrl(const OpenAiSourceOptions& options, std::string_view id);
 
@@ -131,9 +137,11 @@ class OpenAiClient {
   // the oldest). Besides fetchPage's checks, these pages are retried as malformed when has_more is
   // true with no data, and when the last element's id differs from last_id; a page whose last_id
   // equals `after` while has_more is true is retried as error_type cursor_loop. On kPage, last_id
-  // is the last element's id (nullopt on an empty page).
+  // is the last element's id (nullopt on an empty page). kDescending asks order=desc instead
+  // (nullopt: from the most recently ingested), with the same checks.
   FetchResult fetchOrganizationLogsPage(const std::optional<std::string>& after,
-                                        const std::stop_token& stop);
+                                        const std::stop_token& stop,
+                                        ListOrder order = ListOrder::kAscending);
 
   // GET /organization_logs/{id}: kFound with the object, kNotFound on 404 (not retried), otherwise
   // like fetchPage. For `siem-agent logs get`.

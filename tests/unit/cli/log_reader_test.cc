@@ -201,21 +201,5 @@ TEST(ReadAscendingTest, PropagatesReaderErrors) {
   EXPECT_LT(taken, 1000u);
 }
 
-TEST(MakeLogReaderTest, RefusesTheOrganizationLogsVariantForNow) {
-  OpenAiSourceOptions options;
-  options.api = OpenAiApiVariant::kOrganizationLogs;
-  options.api_key = "sk-admin-secret-value";
-  SystemClock clock;
-  auto reader = makeLogReader(options, "seed", "", clock, std::stop_token{});
-  ASSERT_FALSE(reader);
-  EXPECT_NE(reader.error().message.find("organization_logs"), std::string::npos);
-  EXPECT_EQ(reader.error().message.find("sk-admin-secret-value"), std::string::npos);
-
-  options.api = OpenAiApiVariant::kAuditLogs;
-  auto real = makeLogReader(options, "real", "", clock, std::stop_token{});
-  ASSERT_TRUE(real);
-  EXPECT_FALSE((*real)->hasLookup());
-}
-
 }  // namespace
 }  // namespace siem::cli
