@@ -12,6 +12,8 @@
 #include <string>
 #include <thread>
 
+#include "agent/cli/checkpoint_command.h"
+#include "agent/cli/logs_command.h"
 #include "agent/config/loader.h"
 #include "agent/core/data_dir_lock.h"
 #include "agent/core/pipeline.h"
@@ -110,9 +112,8 @@ int commandRun(const std::string& path, bool dry_run) {
   while (!stopped) {
     const int sig = sigtimedwait(&signals, nullptr, &tick);
     if (sig == SIGHUP) {
-      spdlog::info(
-          "SIGHUP received; secrets from *_file are re-read on the next authorization "
-          "failure");
+      spdlog::info("SIGHUP received: sources re-read their key files");
+      pipeline.reload();
       continue;
     }
     if (sig == SIGINT || sig == SIGTERM) {
@@ -151,6 +152,8 @@ int main(int argc, char** argv) {
   validate->add_option("-c,--config", config_path, "Configuration file (YAML)")->required();
 
   auto* version = app.add_subcommand("version", "Print the version");
+  const auto logs = siem::cli::addLogsCommand(app);
+  const auto checkpoint = siem::cli::addCheckpointCommand(app);
 
   try {
     app.parse(argc, argv);
@@ -165,5 +168,7 @@ int main(int argc, char** argv) {
   }
   if (*validate) return siem::commandValidate(config_path);
   if (*run) return siem::commandRun(config_path, dry_run);
+  if (logs->chosen()) return logs->run();
+  if (checkpoint->chosen()) return checkpoint->run();
   return siem::kExitUsage;
 }

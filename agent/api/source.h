@@ -40,6 +40,10 @@ class Source {
 
   // Empty when ready; otherwise a short operator-facing reason (never a secret).
   virtual std::string notReadyReason() const = 0;
+
+  // Re-read what may have changed on disk without a restart (e.g. a rotated key file); asked for
+  // by SIGHUP. Called from another thread while run() is active: must not block on run()'s I/O.
+  virtual void reload() {}
 };
 
 }  // namespace siem

@@ -12,6 +12,8 @@
 #include <limits>
 #include <system_error>
 
+#include "agent/core/unique_fd.h"
+
 namespace siem {
 namespace {
 
@@ -73,21 +75,6 @@ std::string errnoText() { return std::error_code(errno, std::generic_category())
 
 // "<path>: " or "" for the top level.
 std::string prefix(const std::string& path) { return path.empty() ? std::string() : path + ": "; }
-
-// RAII for a POSIX file descriptor.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 }  // namespace
 
@@ -560,7 +547,7 @@ std::string didYouMean(std::string_view word, const std::vector<std::string>& ca
 }
 
 Result<std::string> readTextFile(const std::string& path, std::size_t max_bytes) {
-  const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return fail("cannot read " + quote(path) + ": " + errnoText());
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return fail("cannot read " + quote(path) + ": " + errnoText());

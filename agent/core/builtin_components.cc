@@ -2,6 +2,7 @@
 // one entry here: its name, the encodings it can take, its option parser and its factory.
 #include "agent/core/registry.h"
 #include "agent/sources/openai/config.h"
+#include "agent/sources/openai/org_logs_source.h"
 #include "agent/sources/openai/source.h"
 #include "sinks/file/config.h"
 #include "sinks/file/sink.h"
@@ -20,6 +21,14 @@ const std::vector<Encoding> kAllEncodings = {Encoding::kOcsf, Encoding::kEcs, En
 Result<std::unique_ptr<Source>> createOpenAiSource(const SourceConfig& config, SourceEnv& env) {
   const auto* options = dynamic_cast<const OpenAiSourceOptions*>(config.options.get());
   if (options == nullptr) return fail("missing options");
+  // `api` picks the implementation: the real API's time-window cursor, or the seed variant's id
+  // cursor.
+  if (options->api == OpenAiApiVariant::kOrganizationLogs) {
+    OrganizationLogsSourceDeps deps;
+    deps.read_only = env.dry_run;
+    return std::unique_ptr<Source>(std::make_unique<OrganizationLogsSource>(
+        config, *options, env.config.data_dir, env.info, &env.metrics, std::move(deps)));
+  }
   OpenAiSourceDeps deps;
   deps.read_only = env.dry_run;
   return std::unique_ptr<Source>(std::make_unique<OpenAiAuditLogSource>(

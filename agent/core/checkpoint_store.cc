@@ -12,6 +12,8 @@
 #include <cstring>
 #include <system_error>
 
+#include "agent/core/unique_fd.h"
+
 namespace siem {
 namespace {
 
@@ -20,28 +22,6 @@ constexpr std::string_view kVersion = "v1";
 constexpr std::string_view kTempSuffix = ".tmp";
 
 std::string errnoText(int err) { return std::system_category().message(err); }
-
-// Owns a file descriptor.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  // Closes now so that a close error (which can report a failed delayed write) is seen.
-  int close() {
-    int rc = ::close(fd_);
-    fd_ = -1;
-    return rc;
-  }
-
- private:
-  int fd_;
-};
 
 std::uint32_t crc32Of(std::string_view bytes) {
   uLong crc = ::crc32(0L, Z_NULL, 0);
@@ -72,7 +52,7 @@ Result<void> writeAll(int fd, std::string_view bytes, const std::filesystem::pat
 }
 
 Result<void> fsyncDir(const std::filesystem::path& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) {
     return fail(fmt::format("cannot open directory {}: {}", dir.string(), errnoText(errno)));
   }
@@ -151,7 +131,7 @@ Result<void> CheckpointStore::write(std::string_view name, std::string_view payl
   const auto temp_path = tempPathOf(name);
   const std::string framed = frameCheckpoint(payload);
   {
-    Fd fd(::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
+    UniqueFd fd(::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
     if (!fd.valid()) {
       return fail(fmt::format("cannot create {}: {}", temp_path.string(), errnoText(errno)));
     }
@@ -201,7 +181,7 @@ CheckpointRead CheckpointStore::read(std::string_view name, LeftoverPolicy lefto
     }
   }
 
-  Fd fd(::open(final_path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(final_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
     if (errno == ENOENT) {
       out.status = CheckpointStatus::kMissing;

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 #include "agent/api/result.h"
+#include "agent/core/unique_fd.h"
 
 namespace siem {
 
@@ -12,14 +14,10 @@ class DataDirLock {
  public:
   // Creates data_dir if needed and takes the lock without waiting.
   static Result<DataDirLock> acquire(const std::string& data_dir);
-  DataDirLock(DataDirLock&& other) noexcept;
-  DataDirLock& operator=(DataDirLock&&) = delete;
-  DataDirLock(const DataDirLock&) = delete;
-  ~DataDirLock();
 
  private:
-  explicit DataDirLock(int fd) : fd_(fd) {}
-  int fd_ = -1;
+  explicit DataDirLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;  // the lock lasts as long as the descriptor is open
 };
 
 }  // namespace siem

@@ -26,10 +26,6 @@ DeadLetterFile::DeadLetterFile(std::string dir, std::string sink_id, Encoding en
       encoding_(encoding),
       path_(dir_ + "/" + sink_id_ + ".ndjson") {}
 
-DeadLetterFile::~DeadLetterFile() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
 Result<void> DeadLetterFile::write(std::span<const EventPtr> events,
                                    std::span<const std::string> reasons) {
   const auto now = std::chrono::system_clock::now();
@@ -63,23 +59,24 @@ Result<void> DeadLetterFile::write(std::span<const EventPtr> events,
   }
 
   std::lock_guard lock(mutex_);
-  if (fd_ < 0) {
+  if (!fd_.valid()) {
     std::error_code ec;
     std::filesystem::create_directories(dir_, ec);
     if (ec) return fail("cannot create dead-letter directory " + dir_ + ": " + ec.message());
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (fd_ < 0) return fail("cannot open dead-letter file " + path_ + ": " + std::strerror(errno));
+    fd_ = UniqueFd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+    if (!fd_.valid())
+      return fail("cannot open dead-letter file " + path_ + ": " + std::strerror(errno));
   }
   std::size_t done = 0;
   while (done < out.size()) {
-    const ssize_t n = ::write(fd_, out.data() + done, out.size() - done);
+    const ssize_t n = ::write(fd_.get(), out.data() + done, out.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
       return fail("cannot write dead-letter file " + path_ + ": " + std::strerror(errno));
     }
     done += static_cast<std::size_t>(n);
   }
-  if (::fdatasync(fd_) != 0) {
+  if (::fdatasync(fd_.get()) != 0) {
     return fail("cannot sync dead-letter file " + path_ + ": " + std::strerror(errno));
   }
   return {};

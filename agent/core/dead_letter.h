@@ -10,13 +10,13 @@
 
 #include "agent/api/event.h"
 #include "agent/api/result.h"
+#include "agent/core/unique_fd.h"
 
 namespace siem {
 
 class DeadLetterFile {
  public:
   DeadLetterFile(std::string dir, std::string sink_id, Encoding encoding);
-  ~DeadLetterFile();
   DeadLetterFile(const DeadLetterFile&) = delete;
   DeadLetterFile& operator=(const DeadLetterFile&) = delete;
 
@@ -31,7 +31,7 @@ class DeadLetterFile {
   Encoding encoding_;
   std::string path_;
   std::mutex mutex_;  // guards fd_
-  int fd_ = -1;
+  UniqueFd fd_;
 };
 
 }  // namespace siem

@@ -55,7 +55,7 @@ Result<void> Pipeline::build() {
     // are created here and completed by assemble().
     auto slot = std::make_unique<SourceSlot>();
     slot->info = SourceInfo{sc.id, sc.type, sc.organization_id, static_cast<std::uint32_t>(i)};
-    slot->metrics = &metrics_.component(sc.id, "source", sc.type);
+    slot->metrics = &metrics_.component(sc.id, "source", sc.type, sc.organization_id);
     SourceEnv env{config_, *slot->metrics, slot->info, options_.dry_run};
     auto created = type->create(sc, env);
     if (!created) return fail("source " + sc.id + ": " + created.error().message);
@@ -84,7 +84,7 @@ Result<void> Pipeline::build(std::vector<std::unique_ptr<Source>> sources,
     const SourceConfig& sc = config_.sources[i];
     auto slot = std::make_unique<SourceSlot>();
     slot->info = SourceInfo{sc.id, sc.type, sc.organization_id, static_cast<std::uint32_t>(i)};
-    slot->metrics = &metrics_.component(sc.id, "source", sc.type);
+    slot->metrics = &metrics_.component(sc.id, "source", sc.type, sc.organization_id);
     sources_.push_back(std::move(slot));
   }
   return assemble(std::move(sources), std::move(sinks));
@@ -224,6 +224,12 @@ void Pipeline::stop(std::chrono::steady_clock::time_point deadline) {
   for (auto& d : sinks_) d->drainAndStop(deadline);
   for (auto& s : sources_) s->source->commit();
   started_ = false;
+}
+
+void Pipeline::reload() {
+  for (const auto& s : sources_) {
+    if (s->source) s->source->reload();
+  }
 }
 
 std::vector<std::string> Pipeline::notReadyReasons() const {

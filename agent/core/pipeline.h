@@ -53,6 +53,9 @@ class Pipeline {
   // Graceful stop: stop pulling, drain sinks until `deadline`, then commit every source's cursor.
   void stop(std::chrono::steady_clock::time_point deadline);
 
+  // Asks every source to reload() (SIGHUP). Safe to call from any thread once built.
+  void reload();
+
   // Reasons /readyz should fail (empty = ready).
   std::vector<std::string> notReadyReasons() const;
 

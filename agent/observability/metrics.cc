@@ -150,6 +150,11 @@ prometheus::Gauge& ComponentMetrics::extraGauge(const std::string& name, const s
   return gauge(families_.registry, name, help).Add(labels_);
 }
 
+prometheus::Counter& ComponentMetrics::extraCounter(const std::string& name,
+                                                    const std::string& help) {
+  return counter(families_.registry, name, help).Add(labels_);
+}
+
 void ComponentMetrics::error(std::string_view error_type, std::string_view stage) {
   std::string type_label(isLabelToken(error_type, kMaxErrorLabelLength) ? error_type : kOther);
   std::string stage_label(isLabelToken(stage, kMaxErrorLabelLength) ? stage : kOther);
@@ -260,13 +265,14 @@ Metrics::Metrics(std::string_view version)
 Metrics::~Metrics() = default;
 
 ComponentMetrics& Metrics::component(const std::string& id, const std::string& kind,
-                                     const std::string& type) {
+                                     const std::string& type, const std::string& organization_id) {
   const std::lock_guard lock(mutex_);
   auto key = kind + '\n' + id;
   auto it = components_.find(key);
   if (it == components_.end()) {
     std::map<std::string, std::string> labels = {
         {"component_id", id}, {"component_kind", kind}, {"component_type", type}};
+    if (!organization_id.empty()) labels.emplace("organization_id", organization_id);
     // The constructor is private, so make_unique cannot reach it.
     std::unique_ptr<ComponentMetrics> created(new ComponentMetrics(*families_, std::move(labels)));
     it = components_.emplace(std::move(key), std::move(created)).first;

@@ -52,6 +52,8 @@ class ComponentMetrics {
   // types have (e.g. splunk_pending_acks). The first call registers it; later calls with the
   // same name return the same gauge.
   prometheus::Gauge& extraGauge(const std::string& name, const std::string& help);
+  // The same for a counter (`name` ends in `_total`), e.g. openai_windows_halved_total.
+  prometheus::Counter& extraCounter(const std::string& name, const std::string& help);
 
   ComponentMetrics(const ComponentMetrics&) = delete;
   ComponentMetrics& operator=(const ComponentMetrics&) = delete;
@@ -78,8 +80,11 @@ class Metrics {
   ~Metrics();
 
   // kind is "source" or "sink"; type the component type ("openai_audit_logs", "file", ...).
+  // A non-empty `organization_id` (configured per source: one source per OpenAI organization)
+  // adds the label organization_id to every series of the component. The first call for a
+  // (kind, id) decides the labels; later calls return the same object.
   ComponentMetrics& component(const std::string& id, const std::string& kind,
-                              const std::string& type);
+                              const std::string& type, const std::string& organization_id = {});
 
   // The whole exposition in Prometheus text format 0.0.4, including process_* metrics.
   std::string serialize() const;

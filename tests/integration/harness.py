@@ -120,7 +120,8 @@ class Process:
 class Simulator:
     """The OpenAI audit-log simulator from tests/fakes/openai_sim."""
 
-    def __init__(self, build_dir, workdir, admin_key=None, admin_key_file=None, extra=()):
+    def __init__(self, build_dir, workdir, admin_key=None, admin_key_file=None, extra=(),
+                 name="openai_sim"):
         binary = os.path.join(build_dir, "tests", "openai_sim")
         argv = [binary, "--port", "0"]
         if admin_key_file:
@@ -128,7 +129,8 @@ class Simulator:
         else:
             argv += ["--admin-key", admin_key or "sk-admin-test"]
         argv += list(extra)
-        self.process = Process("openai_sim", argv, workdir)
+        # `name` names the output files: give each simulator of one test its own.
+        self.process = Process(name, argv, workdir)
         line = wait_until(lambda: re.search(r"listening on (http://\S+)", self.process.stdout()),
                           60, "the simulator to listen")
         self.url = line.group(1)
@@ -302,3 +304,65 @@ def run_main(main):
         sys.exit(1)
     print("PASS")
     sys.exit(0)
+
+
+# --- helpers for the OpenAI source's tests ---------------------------------------------------
+
+def sim_requests(sim, limit=1000):
+    """The simulator's last `limit` /v1 requests, oldest first: dicts with endpoint, target,
+    status, fault."""
+    status, body = http_get(f"{sim.url}/_sim/requests?limit={limit}")
+    assert status == 200, (status, body)
+    return json.loads(body)["requests"]
+
+
+def sim_clear_faults(sim):
+    req = urllib.request.Request(f"{sim.url}/_sim/fault", method="DELETE")
+    with urllib.request.urlopen(req, timeout=5) as r:
+        assert r.status == 200
+
+
+def sim_generate(sim, count, at=None, types=Simulator.ORG_TYPES):
+    """Like Simulator.generate, but returns the ids of the new events."""
+    q = f"count={count}" + (f"&at={at}" if at is not None else "")
+    q += "".join(f"&type={t}" for t in types)
+    status, text = http_post(f"{sim.url}/_sim/generate?{q}")
+    assert status == 200, (status, text)
+    return json.loads(text)["ids"]
+
+
+def read_checkpoint(data_dir, source_id):
+    """The OpenAI source's cursor state (dict with watermark, origin, seen) or None."""
+    path = os.path.join(data_dir, "checkpoints", f"{source_id}.json")
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return None
+    header, _, payload = data.partition(b"\n")
+    assert header.startswith(b"siem-agent-checkpoint"), header
+    return json.loads(payload)
+
+
+def peak_rss_mib(pid):
+    """Peak resident set size (VmHWM) of a live process, in MiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    raise AssertionError(f"no VmHWM for pid {pid}")
+
+
+def readyz(port):
+    """(status, body) of /readyz, or (None, None) while the agent does not answer."""
+    try:
+        return http_get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+    except OSError:
+        return None, None
+
+
+def scrape_or_empty(port):
+    try:
+        return scrape(port)
+    except (OSError, AssertionError):
+        return ""

@@ -5,7 +5,8 @@ Starts the simulator on a free loopback port and checks, against independently c
 expectations, the behaviour tests and the quickstart rely on: admin-key auth, limit bounds,
 newest-first order, cursor paging (after/before) that is complete and duplicate-free across
 same-second ties, time and bracket-array filters, tenant scoping, every fault kind, the seed
-`organization_logs` variant, determinism and clean shutdown.
+`organization_logs` variant (ingestion order, append-only id cursor, get-by-id, every fault kind),
+determinism and clean shutdown.
 
 Usage: test_openai_sim.py --build-dir BUILD   (exit 77 when the binary is not built)
 """
@@ -87,6 +88,7 @@ UNKNOWN_TYPES = ("quantum.teleported", "flux_capacitor.charged", "tenant.holodec
 
 KEY = "sk-admin-test-key"
 END = 1_760_000_000
+BACKLOG = 20000
 STARTUP_DEADLINE_SECS = 60
 
 
@@ -583,26 +585,148 @@ def test_faults(sim):
           and recent[-2]["fault"] == "500" and recent[-2]["target"].startswith(path), "requests")
 
 
-def test_organization_logs(sim):
-    everything = sim.ids([("tenant_only", "all")])
-    items, _ = sim.list_all([("order", "asc")], limit=100, endpoint="/v1/organization_logs")
-    check([e["id"] for e in items] == list(reversed(everything)), "order=asc paging")
-    desc, _ = sim.list_all([], limit=100, endpoint="/v1/organization_logs")
-    check([e["id"] for e in desc] == everything, "default order is newest first")
+def test_organization_logs(sim, backlog):
+    endpoint = "/v1/organization_logs"
+    stored = {line.split("\t")[0]: int(line.split("\t")[1])
+              for line in sim.ids([("tenant_only", "all"), ("format", "tsv")])}
+    items, _ = sim.list_all([("order", "asc")], limit=100, endpoint=endpoint)
+    ids = [e["id"] for e in items]
+    check(len(set(ids)) == len(ids) and set(ids) == set(stored),
+          "order=asc paging does not yield every stored event exactly once")
+    check(all(e["created_at"] == stored[e["id"]] for e in items), "created_at is not effective_at")
+    # The backlog is ingested first, in ascending time; later batches follow it.
+    check(len(items) > backlog, "fewer events than the backlog")
+    created = [e["created_at"] for e in items[:backlog]]
+    check(created == sorted(created), "the backlog is not listed in ascending created_at")
+    desc, _ = sim.list_all([], limit=100, endpoint=endpoint)
+    check([e["id"] for e in desc] == list(reversed(ids)), "default order is not the reverse of asc")
+    small, _ = sim.list_all([("order", "asc")], limit=7, endpoint=endpoint)
+    check([e["id"] for e in small] == ids, "limit=7 paging differs")
+
+    # Append-only: events added later come after the last id, even with the oldest created_at.
+    oldest = min(stored.values())
+    late = json.loads(sim.control("POST", f"/_sim/generate?count=3&at={oldest}&type=user.added"))
+    newer = json.loads(sim.control(
+        "POST", f"/_sim/generate?count=2&at={END + 9000}&type=login.failed"))
+    status, _, body = sim.api(endpoint, [("order", "asc"), ("after", ids[-1]), ("limit", "100")])
+    page = json.loads(body)
+    check(status == 200 and [e["id"] for e in page["data"]] == sorted(late["ids"]) + sorted(
+        newer["ids"]) and page["has_more"] is False, "events added later are not after the cursor")
+    check(page["first_id"] == page["data"][0]["id"] and page["last_id"] == page["data"][-1]["id"],
+          "first_id/last_id")
+    check(all(e["created_at"] == oldest for e in page["data"][:3]), "late created_at")
+    tail = json.loads(sim.api(endpoint, [("order", "asc"), ("after", page["last_id"])])[2])
+    check(tail["data"] == [] and tail["has_more"] is False and tail["first_id"] is None
+          and tail["last_id"] is None, "after the newest event should be empty")
+    # `before` walks back; order=desc with after walks toward older ingestion.
+    middle = len(ids) // 2
+    before = json.loads(sim.api(endpoint, [("order", "asc"), ("before", ids[middle]),
+                                           ("limit", "10")])[2])
+    check([e["id"] for e in before["data"]] == ids[middle - 10:middle] and before["has_more"],
+          "before= in ingestion order")
+    desc_after = json.loads(sim.api(endpoint, [("after", ids[middle]), ("limit", "5")])[2])
+    check([e["id"] for e in desc_after["data"]] == list(reversed(ids[middle - 5:middle])),
+          "order=desc after=")
+
     for e in items:
         check(isinstance(e["event"], str) and isinstance(e["created_at"], int)
-              and isinstance(e["success"], bool), "seed fields")
+              and isinstance(e["success"], bool) and "type" not in e, "seed fields")
         check(set(e["actor"]) == {"type", "id", "name"} and set(e["target"]) == {"type", "id",
               "name"}, "seed actor/target shape")
         check(e["success"] == (not e["event"].endswith(".failed")), "success flag")
     requests = [e["api_request"] for e in items if "api_request" in e]
     check(requests and all(set(r) == {"id", "model", "response_body_truncated",
                                       "prompt_truncated"} for r in requests), "api_request")
-    status, _, body = sim.api("/v1/organization_logs/" + items[3]["id"])
+    status, _, body = sim.api(endpoint + "/" + items[3]["id"])
     check(status == 200 and json.loads(body) == items[3], "get by id")
-    status, _, body = sim.api("/v1/organization_logs/audit_log-0000000000000000")
-    check(status == 404 and "error" in json.loads(body), "get unknown id")
-    check(sim.api("/v1/organization_logs", [("order", "sideways")])[0] == 400, "order=sideways")
+    status, _, body = sim.api(endpoint + "/audit_log-0000000000000000")
+    error = json.loads(body)["error"]
+    check(status == 404 and error["param"] == "id" and error["message"], "get unknown id")
+    check(sim.api(endpoint + "/" + items[3]["id"], key="wrong")[0] == 401, "get without the key")
+    check(sim.api(endpoint, [("order", "sideways")])[0] == 400, "order=sideways")
+    for value in ("0", "101", "x"):
+        status, _, body = sim.api(endpoint, [("limit", value)])
+        check(status == 400 and json.loads(body)["error"]["param"] == "limit", f"limit={value}")
+    status, _, body = sim.api(endpoint, [("after", "audit_log-0000000000000000")])
+    check(status == 400 and json.loads(body)["error"]["param"] == "after", "unknown after id")
+
+
+def test_organization_logs_faults(sim):
+    endpoint = "/v1/organization_logs"
+    auth = {"Authorization": "Bearer " + KEY}
+    asc = [("order", "asc"), ("limit", "5")]
+    first = json.loads(sim.api(endpoint, asc)[2])
+    second = json.loads(sim.api(endpoint, asc + [("after", first["last_id"])])[2])
+
+    sim.fault(kind="429", retry_after_secs=3)
+    status, headers, _ = sim.api(endpoint, asc)
+    check(status == 429 and headers.get("retry-after") == "3", "429 on the variant")
+    for kind, code in (("500", 500), ("503", 503)):
+        sim.fault(kind=kind)
+        check(sim.api(endpoint, asc)[0] == code, f"{kind} on the variant")
+
+    sim.fault(kind="loop_cursor")
+    looped = json.loads(sim.api(endpoint, asc + [("after", first["last_id"])])[2])
+    check(looped["data"] == first["data"] and looped["last_id"] == first["last_id"]
+          and looped["has_more"] is True, "loop_cursor must repeat the page ending at after")
+    check(json.loads(sim.api(endpoint, asc + [("after", first["last_id"])])[2]) == second,
+          "loop_cursor lasted longer than one request")
+
+    sim.fault(kind="has_more_empty")
+    page = json.loads(sim.api(endpoint, asc)[2])
+    check(page["data"] == [] and page["has_more"] is True and page["last_id"] is None,
+          "has_more_empty on the variant")
+
+    sim.fault(kind="malformed")
+    try:
+        json.loads(sim.api(endpoint, asc)[2])
+        raise Failure("malformed fault returned valid JSON on the variant")
+    except json.JSONDecodeError:
+        pass
+
+    sim.fault(kind="truncated")
+    try:
+        sim.request("GET", endpoint + "?order=asc", headers=auth)
+        raise Failure("truncated fault returned a complete body on the variant")
+    except http.client.IncompleteRead:
+        pass
+
+    sim.fault(kind="wrong_types")
+    page = json.loads(sim.api(endpoint, asc)[2])
+    e = page["data"][0]
+    check(isinstance(e["id"], int) and isinstance(e["event"], list)
+          and isinstance(e["created_at"], str) and isinstance(page["has_more"], str),
+          "wrong_types on the variant")
+
+    sim.fault(kind="missing_data")
+    check("data" not in json.loads(sim.api(endpoint, asc)[2]), "missing_data on the variant")
+
+    sim.fault(kind="drop_connection")
+    try:
+        sim.request("GET", endpoint, headers=auth, fresh=True)
+        raise Failure("drop_connection answered on the variant")
+    except (http.client.RemoteDisconnected, ConnectionResetError, http.client.BadStatusLine):
+        pass
+
+    # Get-by-id takes faults from the same queue; a 401 consumes none.
+    one = endpoint + "/" + first["data"][0]["id"]
+    sim.fault(kind="500")
+    check(sim.api(one, key="bad")[0] == 401 and sim.stats()["faults_pending"] == 1,
+          "a 401 on get-by-id consumed a fault")
+    check(sim.api(one)[0] == 500, "500 on get-by-id")
+    sim.fault(kind="wrong_types")
+    obj = json.loads(sim.api(one)[2])
+    check(isinstance(obj["id"], int) and isinstance(obj["event"], list), "wrong_types on get")
+    sim.fault(kind="truncated")
+    try:
+        sim.request("GET", one, headers=auth)
+        raise Failure("truncated fault returned a complete object")
+    except http.client.IncompleteRead:
+        pass
+    check(json.loads(sim.api(one)[2]) == first["data"][0], "get-by-id after the faults")
+    recent = json.loads(sim.control("GET", "/_sim/requests?limit=2"))["requests"]
+    check(recent[0]["endpoint"] == "organization_log" and recent[0]["fault"] == "truncated",
+          "requests log of get-by-id")
 
 
 def test_determinism(binary):
@@ -661,7 +785,7 @@ def main():
             print(f"FAIL {name}: {type(error).__name__}: {error}")
 
     with tempfile.TemporaryDirectory() as workdir:
-        sim = Sim(binary, "--admin-key", KEY, "--backlog", "20000", "--span-secs", "7200",
+        sim = Sim(binary, "--admin-key", KEY, "--backlog", str(BACKLOG), "--span-secs", "7200",
                   "--end-time", str(END), "--seed", "3")
         try:
             run("auth", test_auth, sim)
@@ -676,7 +800,8 @@ def main():
             run("same_second_tie_across_pages", test_same_second_tie_across_pages, sim)
             run("late_indexed_events", test_late_indexed_events, sim, events)
             run("faults", test_faults, sim)
-            run("organization_logs", test_organization_logs, sim)
+            run("organization_logs", test_organization_logs, sim, BACKLOG)
+            run("organization_logs_faults", test_organization_logs_faults, sim)
         finally:
             code = sim.stop()
         run("exit_code_on_sigterm", lambda: check(code == 0, f"exit code {code}"))

@@ -103,6 +103,27 @@ std::string buildAuditLogsUrl(const OpenAiSourceOptions& options, const AuditLog
   return url;
 }
 
+std::string buildOrganizationLogsUrl(const OpenAiSourceOptions& options,
+                                     const std::optional<std::string>& after, ListOrder order) {
+  std::string url = options.base_url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  url.append("/organization_logs");
+  bool first = true;
+  appendParam(url, first, "order", order == ListOrder::kDescending ? "desc" : "asc");
+  appendParam(url, first, "limit",
+              std::to_string(std::clamp<std::uint32_t>(options.page_size, 1, 100)));
+  if (after) appendParam(url, first, "after", *after);
+  return url;
+}
+
+std::string buildOrganizationLogUrl(const OpenAiSourceOptions& options, std::string_view id) {
+  std::string url = options.base_url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  url.append("/organization_logs/");
+  url.append(percentEncode(id));
+  return url;
+}
+
 TokenBucket::TokenBucket(double rate_per_sec, double burst,
                          std::chrono::steady_clock::time_point now)
     : rate_(rate_per_sec), burst_(std::max(1.0, burst)), tokens_(burst_), last_(now) {}
@@ -176,9 +197,13 @@ Result<void> OpenAiClient::reloadApiKey() {
 }
 
 HttpRequest OpenAiClient::buildRequest(const AuditLogQuery& query) const {
+  return buildRequestFor(buildAuditLogsUrl(options_, query));
+}
+
+HttpRequest OpenAiClient::buildRequestFor(std::string url) const {
   HttpRequest request;
   request.method = "GET";
-  request.url = buildAuditLogsUrl(options_, query);
+  request.url = std::move(url);
   request.timeout = std::chrono::seconds(options_.timeout_secs);
   request.headers.add("Authorization", "Bearer " + api_key_);
   if (!organization_id_.empty()) request.headers.add("OpenAI-Organization", organization_id_);
@@ -200,12 +225,25 @@ std::string OpenAiClient::describeRefusal(const HttpResponse& response) {
   return sanitizeMessage(message, api_key_);
 }
 
-FetchResult OpenAiClient::fetchPage(const AuditLogQuery& query, const std::stop_token& stop) {
-  FetchResult result;
+Result<AuditLogPage> OpenAiClient::parsePageBody(HttpResponse& response) {
+  simdjson::padded_string_view view(response.body.data(), response.body.size(),
+                                    response.body.capacity());
+  auto page = response.body.capacity() >= response.body.size() + simdjson::SIMDJSON_PADDING
+                  ? parseAuditLogPage(view, parser_)
+                  : parseAuditLogPage(std::string_view(response.body), parser_);
+  http_.recycle(std::move(response.body));  // the page owns copies of what it keeps
+  return page;
+}
+
+OpenAiClient::ExchangeResult OpenAiClient::exchange(const std::string& url,
+                                                    bool not_found_is_answer,
+                                                    const BodyHandler& on_ok,
+                                                    const std::stop_token& stop) {
+  ExchangeResult result;
   for (std::uint32_t attempt = 0;; ++attempt) {
     if (!clock_.sleepFor(budget_->take(clock_.monotonic()), stop)) return result;
 
-    const HttpRequest request = buildRequest(query);
+    const HttpRequest request = buildRequestFor(url);
     const auto started = clock_.monotonic();
     HttpResult response = http_.send(request);
     const double seconds = std::chrono::duration<double>(clock_.monotonic() - started).count();
@@ -222,38 +260,25 @@ FetchResult OpenAiClient::fetchPage(const AuditLogQuery& query, const std::stop_
       observer_.onHttpRequest(status, seconds);
       auto request_id = response->headers.get("x-request-id").value_or("-");
       if (status == 200) {
-        simdjson::padded_string_view view(response->body.data(), response->body.size(),
-                                          response->body.capacity());
-        auto page = response->body.capacity() >= response->body.size() + simdjson::SIMDJSON_PADDING
-                        ? parseAuditLogPage(view, parser_)
-                        : parseAuditLogPage(std::string_view(response->body), parser_);
-        http_.recycle(std::move(response->body));  // the page owns copies of what it keeps
-        if (page) {
-          if (page->has_more && (!page->last_id || page->last_id->empty())) {
-            if (!page->events.empty()) page->last_id = page->events.back().id;
-          }
-          if (page->has_more && (!page->last_id || page->last_id->empty())) {
-            problem = "malformed page: has_more is true but there is no last_id to continue from";
-          } else if (page->has_more && query.after && *page->last_id == *query.after) {
-            problem = "malformed page: pagination did not advance (last_id equals after)";
-          } else {
-            if (page->utf8_repaired) observer_.onUtf8Repaired();
-            result.status = FetchStatus::kPage;
-            result.http_status = status;
-            result.page = std::move(*page);
-            return result;
-          }
-        } else {
-          problem = fmt::format("malformed page: {}", page.error().message);
+        std::optional<BodyProblem> rejected = on_ok(*response);
+        if (!rejected) {
+          result.status = ExchangeStatus::kAccepted;
+          result.http_status = status;
+          return result;
         }
-        observer_.onError("malformed_page");
-        problem += fmt::format(" (x-request-id {})", request_id);
+        observer_.onError(rejected->error_type);
+        problem = fmt::format("{} (x-request-id {})", rejected->message, request_id);
       } else if (status == 401 || status == 403) {
         observer_.onError("unauthorized");
-        result.status = FetchStatus::kUnauthorized;
+        result.status = ExchangeStatus::kUnauthorized;
         result.http_status = status;
         result.message = fmt::format("an organization Admin API key is required: {} (HTTP {})",
                                      describeRefusal(*response), status);
+        return result;
+      } else if (status == 404 && not_found_is_answer) {
+        result.status = ExchangeStatus::kNotFound;
+        result.http_status = status;
+        result.message = describeRefusal(*response);
         return result;
       } else if (status == 408 || status == 409 || status == 429 || status >= 500) {
         observer_.onError(status == 429   ? "rate_limited"
@@ -263,7 +288,7 @@ FetchResult OpenAiClient::fetchPage(const AuditLogQuery& query, const std::stop_
         problem = fmt::format("HTTP {} (x-request-id {})", status, request_id);
       } else {
         observer_.onError("rejected");
-        result.status = FetchStatus::kRejected;
+        result.status = ExchangeStatus::kRejected;
         result.http_status = status;
         result.message = fmt::format("the OpenAI API rejected the request with HTTP {}: {}", status,
                                      describeRefusal(*response));
@@ -279,6 +304,124 @@ FetchResult OpenAiClient::fetchPage(const AuditLogQuery& query, const std::stop_
     observer_.onRetry(delay);
     if (!clock_.sleepFor(delay, stop)) return result;
   }
+}
+
+FetchResult OpenAiClient::toFetchResult(ExchangeResult exchanged, FetchResult result) {
+  switch (exchanged.status) {
+    case ExchangeStatus::kAccepted:
+      result.status = FetchStatus::kPage;
+      break;
+    case ExchangeStatus::kUnauthorized:
+      result.status = FetchStatus::kUnauthorized;
+      break;
+    case ExchangeStatus::kNotFound:  // not asked for by list requests
+    case ExchangeStatus::kRejected:
+      result.status = FetchStatus::kRejected;
+      break;
+    case ExchangeStatus::kStopped:
+      result.status = FetchStatus::kStopped;
+      break;
+  }
+  result.http_status = exchanged.http_status;
+  result.message = std::move(exchanged.message);
+  return result;
+}
+
+FetchResult OpenAiClient::fetchPage(const AuditLogQuery& query, const std::stop_token& stop) {
+  FetchResult result;
+  const auto on_ok = [&](HttpResponse& response) -> std::optional<BodyProblem> {
+    auto page = parsePageBody(response);
+    if (!page) return BodyProblem{"malformed_page", "malformed page: " + page.error().message};
+    if (page->has_more && (!page->last_id || page->last_id->empty())) {
+      if (!page->events.empty()) page->last_id = page->events.back().id;
+    }
+    if (page->has_more && (!page->last_id || page->last_id->empty())) {
+      return BodyProblem{
+          "malformed_page",
+          "malformed page: has_more is true but there is no last_id to continue from"};
+    }
+    if (page->has_more && query.after && *page->last_id == *query.after) {
+      return BodyProblem{"malformed_page",
+                         "malformed page: pagination did not advance (last_id equals after)"};
+    }
+    if (page->utf8_repaired) observer_.onUtf8Repaired();
+    result.page = std::move(*page);
+    return std::nullopt;
+  };
+  ExchangeResult exchanged = exchange(buildAuditLogsUrl(options_, query), false, on_ok, stop);
+  return toFetchResult(std::move(exchanged), std::move(result));
+}
+
+FetchResult OpenAiClient::fetchOrganizationLogsPage(const std::optional<std::string>& after,
+                                                    const std::stop_token& stop, ListOrder order) {
+  FetchResult result;
+  const auto on_ok = [&](HttpResponse& response) -> std::optional<BodyProblem> {
+    auto page = parsePageBody(response);
+    if (!page) return BodyProblem{"malformed_page", "malformed page: " + page.error().message};
+    // The cursor is an id: only the ids of delivered elements are trusted to continue from.
+    if (page->events.empty()) {
+      if (page->has_more) {
+        return BodyProblem{"malformed_page", "malformed page: has_more is true but data is empty"};
+      }
+      page->last_id.reset();
+    } else {
+      const std::string& last = page->events.back().id;
+      if (page->last_id && !page->last_id->empty() && *page->last_id != last) {
+        return BodyProblem{"malformed_page",
+                           fmt::format("malformed page: last_id {} is not the last element's id {}",
+                                       *page->last_id, last)};
+      }
+      page->last_id = last;
+      if (page->has_more && after && last == *after) {
+        return BodyProblem{"cursor_loop",
+                           fmt::format("looping cursor: the page after {} ends at {} again and "
+                                       "has_more is true",
+                                       *after, last)};
+      }
+    }
+    if (page->utf8_repaired) observer_.onUtf8Repaired();
+    result.page = std::move(*page);
+    return std::nullopt;
+  };
+  ExchangeResult exchanged =
+      exchange(buildOrganizationLogsUrl(options_, after, order), false, on_ok, stop);
+  return toFetchResult(std::move(exchanged), std::move(result));
+}
+
+LookupResult OpenAiClient::fetchOrganizationLog(std::string_view id, const std::stop_token& stop) {
+  LookupResult result;
+  const auto on_ok = [&](HttpResponse& response) -> std::optional<BodyProblem> {
+    auto event = parseAuditLogObject(response.body, parser_);
+    if (!event) return BodyProblem{"malformed_page", "malformed object: " + event.error().message};
+    if (event->id != id) {
+      return BodyProblem{"malformed_page",
+                         fmt::format("malformed object: asked for {} but got {}", id, event->id)};
+    }
+    result.event = std::move(*event);
+    return std::nullopt;
+  };
+  ExchangeResult exchanged =
+      exchange(buildOrganizationLogUrl(options_, id), /*not_found_is_answer=*/true, on_ok, stop);
+  switch (exchanged.status) {
+    case ExchangeStatus::kAccepted:
+      result.status = LookupStatus::kFound;
+      break;
+    case ExchangeStatus::kNotFound:
+      result.status = LookupStatus::kNotFound;
+      break;
+    case ExchangeStatus::kUnauthorized:
+      result.status = LookupStatus::kUnauthorized;
+      break;
+    case ExchangeStatus::kRejected:
+      result.status = LookupStatus::kRejected;
+      break;
+    case ExchangeStatus::kStopped:
+      result.status = LookupStatus::kStopped;
+      break;
+  }
+  result.http_status = exchanged.http_status;
+  result.message = std::move(exchanged.message);
+  return result;
 }
 
 }  // namespace siem

@@ -4,7 +4,8 @@
 // way retrying soon cannot fix (401/403 → kUnauthorized; other 4xx → kRejected), or when stop is
 // requested. Everything else (timeouts, connection and TLS errors, 408/409/429/5xx, malformed
 // pages) is retried with capped exponential backoff and full jitter, honouring `retry-after-ms` /
-// `Retry-After`, and reported to the PullObserver.
+// `Retry-After`, and reported to the PullObserver. The seed variant's requests
+// (fetchOrganizationLogsPage, fetchOrganizationLog) go through the same loop.
 #pragma once
 
 #include <simdjson.h>
@@ -42,6 +43,19 @@ struct AuditLogQuery {
 // actor_ids[], actor_emails[], resource_ids[]) and tenant_only=true when set. Brackets and values
 // are percent-encoded.
 std::string buildAuditLogsUrl(const OpenAiSourceOptions& options, const AuditLogQuery& query);
+
+// The seed variant's listing order (ingestion order). The source pages kAscending (oldest first)
+// so that `after` is a resumable cursor; kDescending (most recently ingested first) serves
+// `siem-agent logs list`.
+enum class ListOrder : std::uint8_t { kAscending, kDescending };
+
+// The seed variant (`api: organization_logs`):
+// {base_url}/organization_logs?order=asc|desc&limit=<page_size clamped to 1..100>[&after=<id>]
+std::string buildOrganizationLogsUrl(const OpenAiSourceOptions& options,
+                                     const std::optional<std::string>& after,
+                                     ListOrder order = ListOrder::kAscending);
+// {base_url}/organization_logs/<id, percent-encoded>
+std::string buildOrganizationLogUrl(const OpenAiSourceOptions& options, std::string_view id);
 
 // Client-side request budget. Not thread-safe (one per source thread).
 class TokenBucket {
@@ -109,7 +123,8 @@ class PullObserver {
   // One HTTP exchange; status 0 when no response arrived.
   virtual void onHttpRequest(int status, double seconds) = 0;
   // A failed attempt. error_type is one of: timeout, connection, tls, too_large, other,
-  // rate_limited, server_error, http_status, malformed_page, unauthorized, rejected.
+  // rate_limited, server_error, http_status, malformed_page, unauthorized, rejected; and for the
+  // organization_logs variant also cursor_loop (the server did not advance past `after`).
   virtual void onError(std::string_view error_type) = 0;
   virtual void onRetry(std::chrono::milliseconds delay) = 0;
   // A page whose invalid UTF-8 was replaced (see page_parser.h).
@@ -125,6 +140,16 @@ struct FetchResult {
   int http_status = 0;
 };
 
+// One object of GET /organization_logs/{id}.
+enum class LookupStatus : std::uint8_t { kFound, kNotFound, kUnauthorized, kRejected, kStopped };
+
+struct LookupResult {
+  LookupStatus status = LookupStatus::kStopped;
+  Event event;          // kFound: decoded like a page element; raw = the object's bytes
+  std::string message;  // kNotFound / kUnauthorized / kRejected: operator-facing, never the key
+  int http_status = 0;
+};
+
 class OpenAiClient {
  public:
   // `source_id` names the source in logs. `clock` and `observer` must outlive the client.
@@ -137,13 +162,54 @@ class OpenAiClient {
 
   FetchResult fetchPage(const AuditLogQuery& query, const std::stop_token& stop);
 
+  // GET /organization_logs?order=asc (the seed variant), continuing after `after` (nullopt: from
+  // the oldest). Besides fetchPage's checks, these pages are retried as malformed when has_more is
+  // true with no data, and when the last element's id differs from last_id; a page whose last_id
+  // equals `after` while has_more is true is retried as error_type cursor_loop. On kPage, last_id
+  // is the last element's id (nullopt on an empty page). kDescending asks order=desc instead
+  // (nullopt: from the most recently ingested), with the same checks.
+  FetchResult fetchOrganizationLogsPage(const std::optional<std::string>& after,
+                                        const std::stop_token& stop,
+                                        ListOrder order = ListOrder::kAscending);
+
+  // GET /organization_logs/{id}: kFound with the object, kNotFound on 404 (not retried), otherwise
+  // like fetchPage. For `siem-agent logs get`.
+  LookupResult fetchOrganizationLog(std::string_view id, const std::stop_token& stop);
+
   // Re-reads api_key_file when one is configured (a rotated secret); otherwise a no-op.
   Result<void> reloadApiKey();
 
   // The request fetchPage sends (exposed for tests).
   HttpRequest buildRequest(const AuditLogQuery& query) const;
+  // A GET of `url` with the headers every request carries.
+  HttpRequest buildRequestFor(std::string url) const;
 
  private:
+  // What the shared request loop ended with.
+  enum class ExchangeStatus : std::uint8_t {
+    kAccepted,  // 200 and the body handler accepted it
+    kNotFound,  // 404, when the caller asked for it to be an answer
+    kUnauthorized,
+    kRejected,
+    kStopped,
+  };
+  struct ExchangeResult {
+    ExchangeStatus status = ExchangeStatus::kStopped;
+    int http_status = 0;
+    std::string message;
+  };
+  struct BodyProblem {
+    std::string_view error_type;  // reported to onError, e.g. "malformed_page"
+    std::string message;          // logged with the retry
+  };
+  // Inspects a 200 response; nullopt accepts it, a problem has it retried with backoff.
+  using BodyHandler = std::function<std::optional<BodyProblem>(HttpResponse& response)>;
+
+  // The rate-limit / send / classify / retry loop every request shares.
+  ExchangeResult exchange(const std::string& url, bool not_found_is_answer,
+                          const BodyHandler& on_ok, const std::stop_token& stop);
+  static FetchResult toFetchResult(ExchangeResult exchanged, FetchResult result);
+  Result<AuditLogPage> parsePageBody(HttpResponse& response);
   std::string describeRefusal(const HttpResponse& response);
 
   OpenAiSourceOptions options_;

@@ -45,6 +45,17 @@ std::shared_ptr<const ComponentOptions> parseOpenAiSourceOptions(ConfigMap& map)
   o.actor_emails = map.stringList("actor_emails");
   o.resource_ids = map.stringList("resource_ids");
   o.tenant_only = map.boolean("tenant_only", o.tenant_only);
+  if (o.api == OpenAiApiVariant::kOrganizationLogs) {
+    // The variant's list has no server-side filters; dropping events here instead would be a
+    // silent, surprising discard.
+    const std::pair<const char*, bool> filters[] = {
+        {"event_types", !o.event_types.empty()},   {"project_ids", !o.project_ids.empty()},
+        {"actor_ids", !o.actor_ids.empty()},       {"actor_emails", !o.actor_emails.empty()},
+        {"resource_ids", !o.resource_ids.empty()}, {"tenant_only", o.tenant_only}};
+    for (const auto& [key, set] : filters) {
+      if (set) map.error(key, "is not supported with api: organization_logs (it has no filters)");
+    }
+  }
   o.tls = map.tls("tls");
   return options;
 }

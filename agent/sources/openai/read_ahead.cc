@@ -118,7 +118,10 @@ WindowReadAhead::Read WindowReadAhead::read(OpenAiClient& client, const TimeWind
   for (;;) {
     FetchResult fetched = client.fetchPage(AuditLogQuery{window.start, window.end, after}, abandon);
     if (fetched.status != FetchStatus::kPage) {
-      r.status = Status::kGaveUp;  // refused (the source reports it) or abandoned
+      // Refused (the source reads the window itself and reports it) or abandoned. A refused key
+      // may have been rotated: the next window goes out with the api_key_file as it is now.
+      if (fetched.status == FetchStatus::kUnauthorized) (void)client.reloadApiKey();
+      r.status = Status::kGaveUp;
       return r;
     }
     AuditLogPage& page = fetched.page;

@@ -5,11 +5,19 @@
 
 #include <algorithm>
 #include <exception>
+#include <random>
 #include <unordered_set>
 
 #include "agent/core/time_spec.h"
 
 namespace siem {
+namespace {
+
+// Pages with has_more but no events, in a row, before a window is given up as unreadable (the
+// real API never sends one; a server that keeps doing so would be followed forever).
+constexpr std::uint32_t kMaxEmptyPagesInARow = 5;
+
+}  // namespace
 
 // Counts for stats() and forwards to the observer. Thread-safe.
 class OpenAiAuditLogSource::Telemetry final : public PullObserver {
@@ -45,6 +53,9 @@ class OpenAiAuditLogSource::Telemetry final : public PullObserver {
       ++stats_.events_emitted;
     }
     if (next_) next_->onEventEmitted(type, outcome, bytes);
+  }
+  void windowHalved() {
+    if (next_) next_->onWindowHalved();
   }
   void cursor(std::int64_t watermark, std::int64_t now_unix, bool persisted) {
     if (persisted) {
@@ -88,9 +99,21 @@ OpenAiAuditLogSource::OpenAiAuditLogSource(const SourceConfig& config,
       owned_clock_(deps_.clock != nullptr ? nullptr : std::make_unique<SystemClock>()),
       clock_(deps_.clock != nullptr ? deps_.clock : owned_clock_.get()),
       telemetry_(std::make_unique<Telemetry>(deps_.observer)),
-      store_(data_dir / "checkpoints") {}
+      store_(data_dir / "checkpoints"),
+      unit_random_(deps_.unit_random) {
+  if (!unit_random_) {
+    unit_random_ = [engine = std::mt19937_64(std::random_device{}())]() mutable {
+      return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
+    };
+  }
+}
 
-OpenAiAuditLogSource::~OpenAiAuditLogSource() = default;
+OpenAiAuditLogSource::~OpenAiAuditLogSource() {
+  if (writer_.joinable()) {
+    writer_.request_stop();
+    writer_.join();
+  }
+}
 
 OpenAiSourceStats OpenAiAuditLogSource::stats() const { return telemetry_->snapshot(); }
 
@@ -122,7 +145,7 @@ void OpenAiAuditLogSource::run(std::stop_token stop, EventEmitter& out) {
     setNotReady("internal error");
   }
   try {
-    persist(true);
+    persist();
   } catch (...) {
     spdlog::error("source {}: could not save the checkpoint on exit", id_);
   }
@@ -171,14 +194,6 @@ Result<CursorState> OpenAiAuditLogSource::loadCursor() {
 }
 
 void OpenAiAuditLogSource::runCycles(const std::stop_token& stop, EventEmitter& out) {
-  if (options_.api != OpenAiApiVariant::kAuditLogs) {
-    const std::string reason =
-        "api: organization_logs is not supported by this source; use the real audit_logs API";
-    spdlog::error("source {}: {}", id_, reason);
-    setNotReady(reason);
-    idleUntilStopped(stop);
-    return;
-  }
   auto loaded = loadCursor();
   if (!loaded) {
     spdlog::error("source {}: {}", id_, loaded.error().message);
@@ -191,14 +206,17 @@ void OpenAiAuditLogSource::runCycles(const std::stop_token& stop, EventEmitter& 
     cursor_.emplace(std::move(*loaded), options_.lookback_secs);
   }
   // Persist at once so a first run's resolved start_at survives a crash before any event.
-  persist(true);
+  persist();
+  startWriter();
 
   budget_ = std::make_shared<RequestBudget>(options_.max_requests_per_sec, clock_->monotonic());
   client_ = std::make_unique<OpenAiClient>(options_, id_, organization_id_, *clock_, *telemetry_,
                                            deps_.unit_random, deps_.backoff, budget_);
-  std::int64_t max_span = 0;  // 0: up to now; set by halving when a window holds too much
+  std::int64_t max_span = 0;   // 0: up to now; set by halving when a window holds too much
+  std::uint32_t failures = 0;  // windows given up in a row (backoff attempt)
   std::vector<Event> events;
   std::vector<std::uint32_t> order;  // emission order of the new events of `events`
+  std::string problem;
   while (!stop.stop_requested()) {
     const std::int64_t now = unixSeconds(clock_->now());
     TimeWindow window;
@@ -207,7 +225,7 @@ void OpenAiAuditLogSource::runCycles(const std::stop_token& stop, EventEmitter& 
       window = cursor_->nextWindow(now, max_span);
     }
     if (window.empty()) {
-      if (!waitForNextPoll(stop)) break;
+      if (!clock_->sleepFor(std::chrono::seconds(options_.poll_interval_secs), stop)) break;
       continue;
     }
 
@@ -215,26 +233,51 @@ void OpenAiAuditLogSource::runCycles(const std::stop_token& stop, EventEmitter& 
     std::size_t limit = options_.max_window_events;
     Collected collected = Collected::kDone;
     if (readsAhead(window, now, max_span)) {
-      collected = collectAhead(window, now, max_span, stop, events, limit);
+      collected = collectAhead(window, now, max_span, stop, events, problem, limit);
     } else {
       if (read_ahead_) read_ahead_->cancel();  // nothing scheduled follows on from here
-      collected = collectWindow(window, stop, events);
+      collected = collectWindow(window, stop, events, problem);
     }
     if (collected == Collected::kStopped) break;
+    if (collected == Collected::kFailed) {
+      // Nothing of this window was emitted, so the cursor has not moved past it.
+      ++failures;
+      events.clear();
+      const auto delay = retryDelay(deps_.backoff, failures, unit_random_(), std::nullopt);
+      std::int64_t watermark = 0;
+      {
+        std::lock_guard lock(state_mutex_);
+        watermark = cursor_->watermark();
+      }
+      spdlog::error(
+          "source {}: {}; nothing of {} .. {} was sent, the cursor stays at {}; reading the "
+          "window again in {} ms (attempt {})",
+          id_, problem, formatRfc3339(window.start), formatRfc3339(window.end),
+          formatRfc3339(watermark), delay.count(), failures + 1);
+      telemetry_->update([](OpenAiSourceStats& s) { ++s.window_failures; });
+      telemetry_->onRetry(delay);
+      if (!clock_->sleepFor(delay, stop)) break;
+      continue;
+    }
+    failures = 0;
     if (collected == Collected::kOverflow) {
+      // Each overflow costs the pages already read, which the API's rate limit makes expensive:
+      // the next span is sized from the density those pages showed (window.h).
       max_span = spanAfterOverflow(window, events, limit);
       telemetry_->update([](OpenAiSourceStats& s) { ++s.windows_halved; });
+      telemetry_->windowHalved();
       spdlog::info("source {}: window {} .. {} holds more than {} events; reading {} s at a time",
                    id_, formatRfc3339(window.start), formatRfc3339(window.end), limit, max_span);
       continue;
     }
-    // A window that fitted: drop the limit once caught up; otherwise size the next windows to
-    // hold about half the limit at the density this one had.
+    // A window that fitted: drop the limit once caught up; otherwise grow it while windows come
+    // back less than a quarter full (so a doubled window is expected to stay under half full,
+    // the size narrowing aims at, instead of overflowing again).
     if (window.end >= now) {
       max_span = 0;
       read_ahead_.reset();  // caught up: the readers and their connections go
-    } else if (max_span > 0) {
-      max_span = spanAfterFit(window, events.size(), limit, max_span);
+    } else if (max_span > 0 && events.size() < limit / 4) {
+      max_span = window.span() * 2;
     }
 
     std::size_t dropped = 0;
@@ -272,42 +315,33 @@ void OpenAiAuditLogSource::runCycles(const std::stop_token& stop, EventEmitter& 
       cursor_->windowDone(window);
       watermark = cursor_->watermark();
     }
-    // While catching up, windows end faster than a disk syncs: checkpoint_interval paces writes.
-    persist(window.end >= now);
+    requestPersist();
     telemetry_->cursor(watermark, unixSeconds(clock_->now()), false);
     if (window.end < now) continue;  // catching up: the next window at once
-    if (!waitForNextPoll(stop)) break;
+    if (!clock_->sleepFor(std::chrono::seconds(options_.poll_interval_secs), stop)) break;
   }
   read_ahead_.reset();
 }
 
-bool OpenAiAuditLogSource::waitForNextPoll(const std::stop_token& stop) {
-  // Sleep in slices so acknowledged state that arrived between writes is persisted promptly.
-  auto remaining = std::chrono::duration_cast<std::chrono::nanoseconds>(
-      std::chrono::seconds(options_.poll_interval_secs));
-  const auto slice =
-      std::max<std::chrono::nanoseconds>(deps_.checkpoint_interval, std::chrono::milliseconds(10));
-  do {
-    const auto step = std::min(remaining, slice);
-    if (!clock_->sleepFor(step, stop)) return false;
-    remaining -= step;
-    persist(false);
-  } while (remaining > std::chrono::nanoseconds::zero());
-  return true;
-}
-
 OpenAiAuditLogSource::Collected OpenAiAuditLogSource::collectWindow(const TimeWindow& window,
                                                                     const std::stop_token& stop,
-                                                                    std::vector<Event>& events) {
+                                                                    std::vector<Event>& events,
+                                                                    std::string& problem) {
   std::optional<std::string> after;
   bool warned_dense = false;
   // Ids kept so far: a later page may repeat one (the list moved while it was being paged).
   std::unordered_set<std::string> kept;
+  // Every cursor followed in this window: one coming back means the server's pagination loops,
+  // which would otherwise be followed forever. (A page whose last_id equals the `after` it was
+  // asked with is already refused, and retried, by the client.)
+  std::unordered_set<std::string> cursors;
+  std::uint32_t empty_pages = 0;
   std::uint64_t dropped = 0;
   for (;;) {
     auto fetched = fetchAuthorized(AuditLogQuery{window.start, window.end, after}, stop);
     if (!fetched) return Collected::kStopped;
     AuditLogPage& page = fetched->page;
+    const std::size_t page_events = page.events.size();
     std::uint64_t outside = 0;
     {
       // Keep only what is new, so memory is bounded by the window's new events even when the
@@ -344,7 +378,24 @@ OpenAiAuditLogSource::Collected OpenAiAuditLogSource::collectWindow(const TimeWi
       }
     }
     if (!page.has_more) return Collected::kDone;
-    after = std::move(page.last_id);
+    empty_pages = page_events == 0 ? empty_pages + 1 : 0;
+    if (empty_pages >= kMaxEmptyPagesInARow) {
+      telemetry_->onError("empty_pages");
+      problem = fmt::format(
+          "the API answered {} pages in a row with no events but has_more true (last cursor {})",
+          empty_pages, page.last_id.value_or(""));
+      return Collected::kFailed;
+    }
+    // The client guarantees a non-empty last_id when has_more is true.
+    std::string next = page.last_id.value_or("");
+    if (!cursors.insert(next).second) {
+      telemetry_->onError("pagination_loop");
+      problem = fmt::format(
+          "the API's pagination loops: cursor {} came back after {} pages of this window", next,
+          cursors.size());
+      return Collected::kFailed;
+    }
+    after = std::move(next);
   }
 }
 
@@ -359,7 +410,7 @@ bool OpenAiAuditLogSource::readsAhead(const TimeWindow& window, std::int64_t now
 
 OpenAiAuditLogSource::Collected OpenAiAuditLogSource::collectAhead(
     TimeWindow& window, std::int64_t now, std::int64_t max_span, const std::stop_token& stop,
-    std::vector<Event>& events, std::size_t& limit) {
+    std::vector<Event>& events, std::string& problem, std::size_t& limit) {
   if (!read_ahead_) {
     const std::size_t readers = deps_.read_ahead_windows;
     // Together, the windows held (one per reader and the one being emitted) stay within
@@ -411,7 +462,7 @@ OpenAiAuditLogSource::Collected OpenAiAuditLogSource::collectAhead(
       break;
   }
   limit = options_.max_window_events;
-  return collectWindow(window, stop, events);
+  return collectWindow(window, stop, events, problem);
 }
 
 void OpenAiAuditLogSource::scheduleAhead(std::int64_t now, std::int64_t max_span) {
@@ -432,6 +483,7 @@ std::optional<FetchResult> OpenAiAuditLogSource::fetchAuthorized(const AuditLogQ
                                                                  const std::stop_token& stop) {
   std::string last_reason;
   for (;;) {
+    applyRequestedReload();
     FetchResult result = client_->fetchPage(query, stop);
     switch (result.status) {
       case FetchStatus::kPage:
@@ -452,7 +504,8 @@ std::optional<FetchResult> OpenAiAuditLogSource::fetchAuthorized(const AuditLogQ
     }
     setNotReady(reason);
     last_reason = reason;
-    if (!clock_->sleepFor(deps_.refused_retry, stop)) return std::nullopt;
+    if (!waitRefused(stop)) return std::nullopt;
+    if (reload_requested_.load()) continue;  // re-read (and logged) before the next request
     // A rotated key file (Kubernetes secret) is picked up without a restart.
     if (auto reloaded = client_->reloadApiKey(); !reloaded) {
       setNotReady(fmt::format("{}; {}", reason, reloaded.error().message));
@@ -460,30 +513,105 @@ std::optional<FetchResult> OpenAiAuditLogSource::fetchAuthorized(const AuditLogQ
   }
 }
 
+bool OpenAiAuditLogSource::waitRefused(const std::stop_token& stop) {
+  std::stop_source wake;
+  {
+    // reload() sets the flag before it takes this lock, so it is either seen here or it finds
+    // `wake` installed and ends the wait.
+    std::lock_guard lock(wake_mutex_);
+    if (reload_requested_.load()) return !stop.stop_requested();
+    refused_wake_ = wake;
+  }
+  {
+    std::stop_callback forward(stop, [&wake] { wake.request_stop(); });
+    clock_->sleepFor(deps_.refused_retry, wake.get_token());
+  }
+  {
+    std::lock_guard lock(wake_mutex_);
+    refused_wake_ = std::stop_source(std::nostopstate);
+  }
+  return !stop.stop_requested();
+}
+
+void OpenAiAuditLogSource::reload() {
+  if (options_.api_key_file.empty()) {
+    spdlog::info("source {}: reload requested; the key is configured inline, nothing to re-read",
+                 id_);
+    return;
+  }
+  reload_requested_.store(true);
+  std::lock_guard lock(wake_mutex_);
+  if (refused_wake_.stop_possible()) refused_wake_.request_stop();
+}
+
+void OpenAiAuditLogSource::applyRequestedReload() {
+  if (!reload_requested_.exchange(false)) return;
+  telemetry_->update([](OpenAiSourceStats& s) { ++s.key_reloads; });
+  if (auto reloaded = client_->reloadApiKey(); !reloaded) {
+    spdlog::warn("source {}: reload: {}; the previous key stays in use", id_,
+                 reloaded.error().message);
+    return;
+  }
+  spdlog::info("source {}: reloaded the Admin API key from api_key_file {}", id_,
+               options_.api_key_file);
+}
+
 void OpenAiAuditLogSource::acknowledged(std::uint64_t upto) {
-  bool settled = false;
   {
     std::lock_guard lock(state_mutex_);
     if (!cursor_) return;
-    // A completed window is written at once when nothing else is in flight; during a backfill,
-    // where windows complete one after another, checkpoint_interval paces the writes.
-    settled = cursor_->acknowledged(upto) && cursor_->inFlight() == 0;
+    cursor_->acknowledged(upto);
   }
-  persist(settled);
+  requestPersist();
 }
 
-void OpenAiAuditLogSource::commit() { persist(true); }
+void OpenAiAuditLogSource::commit() { persist(); }
 
-void OpenAiAuditLogSource::persist(bool force) {
+void OpenAiAuditLogSource::requestPersist() {
+  {
+    std::lock_guard lock(persist_mutex_);
+    ++persist_requests_;
+  }
+  persist_cv_.notify_one();
+}
+
+void OpenAiAuditLogSource::startWriter() {
+  if (deps_.read_only || writer_.joinable()) return;
+  writer_ = std::jthread([this](const std::stop_token& stop) { writeLoop(stop); });
+}
+
+void OpenAiAuditLogSource::writeLoop(const std::stop_token& stop) {
+  std::uint64_t handled = 0;
+  for (;;) {
+    {
+      std::unique_lock lock(persist_mutex_);
+      if (!persist_cv_.wait(lock, stop, [&] { return persist_requests_ != handled; })) return;
+      handled = persist_requests_;
+    }
+    try {
+      persist();
+    } catch (const std::exception& e) {
+      // Only allocation can fail here; the next request tries again.
+      telemetry_->checkpointError("checkpoint_write");
+      spdlog::error("source {}: cannot save the checkpoint: {}", id_, e.what());
+    } catch (...) {
+      telemetry_->checkpointError("checkpoint_write");
+      spdlog::error("source {}: cannot save the checkpoint", id_);
+    }
+    if (deps_.checkpoint_interval.count() > 0 &&
+        !clock_->sleepFor(deps_.checkpoint_interval, stop)) {
+      return;
+    }
+  }
+}
+
+void OpenAiAuditLogSource::persist() {
   if (deps_.read_only) return;
   Snapshot snapshot;
   {
     std::lock_guard lock(state_mutex_);
     if (!cursor_) return;
     if (static_cast<std::int64_t>(cursor_->version()) == written_version_.load()) return;
-    const auto now = clock_->monotonic();
-    if (!force && now - last_write_ < deps_.checkpoint_interval) return;
-    last_write_ = now;
     snapshot.version = cursor_->version();
     snapshot.watermark = cursor_->watermark();
     snapshot.json = serializeCursorState(cursor_->prunedState());

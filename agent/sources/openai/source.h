@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -17,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "agent/api/event.h"
@@ -36,7 +38,8 @@ class ComponentMetrics;
 
 // Everything the source reports. The production implementation forwards to ComponentMetrics
 // (source_metrics.cc); tests observe directly. Called from the source thread, except onCursor and
-// onCheckpointError which may also come from the threads that call acknowledged()/commit().
+// onCheckpointError which may also come from the checkpoint writer and the thread calling
+// commit().
 class OpenAiSourceObserver : public PullObserver {
  public:
   // An event the pipeline took: received_events/bytes, audit_events{type,outcome}.
@@ -47,6 +50,8 @@ class OpenAiSourceObserver : public PullObserver {
   // The cursor moved or was persisted: source_lag_seconds = now - watermark;
   // checkpoint_timestamp_seconds = watermark when `persisted`.
   virtual void onCursor(std::int64_t watermark, std::int64_t now_unix, bool persisted) = 0;
+  // A backfill window held more than max_window_events and is read again at half its span.
+  virtual void onWindowHalved() {}
 };
 
 // Test seams and tunables that are not configuration.
@@ -55,8 +60,11 @@ struct OpenAiSourceDeps {
   Clock* clock = nullptr;                           // default: the system clocks
   std::function<double()> unit_random;              // default: a per-source PRNG; values in [0, 1)
   RetryBackoff backoff;                             // transient failures
-  std::chrono::milliseconds refused_retry{30'000};  // after 401/403/other 4xx
-  std::chrono::milliseconds checkpoint_interval{1'000};  // min time between ack-driven writes
+  std::chrono::milliseconds refused_retry{30'000};  // after 401/403/other 4xx (reload() wakes it)
+  // Least time between two checkpoint writes of the background writer. 0: write as soon as the
+  // previous write has finished, so acknowledgements that arrive during a write are coalesced
+  // into the next one and a crash re-sends at most what was acknowledged during one write.
+  std::chrono::milliseconds checkpoint_interval{0};
   // Dry run: the cursor advances in memory (so cycles move on) but is never written to disk.
   bool read_only = false;
   // While catching up, windows read ahead of the one being emitted, on as many threads with a
@@ -73,6 +81,8 @@ struct OpenAiSourceStats {
   std::uint64_t retries = 0;
   std::uint64_t windows_halved = 0;
   std::uint64_t windows_read_ahead = 0;  // windows read by reader threads while catching up
+  std::uint64_t window_failures = 0;     // windows abandoned (pagination loop) and read again later
+  std::uint64_t key_reloads = 0;         // api_key_file re-read on request (reload())
   std::uint64_t out_of_window = 0;  // events outside the queried range (server bug; re-read later)
   std::uint64_t checkpoint_writes = 0;
   std::map<std::string, std::uint64_t, std::less<>> errors;  // error_type → count
@@ -93,9 +103,15 @@ class OpenAiAuditLogSource final : public Source {
   ~OpenAiAuditLogSource() override;
 
   void run(std::stop_token stop, EventEmitter& out) override;
+  // Records the acknowledged prefix and hands the write to the checkpoint writer (no I/O here:
+  // this runs on a sink thread under the pipeline's ack lock).
   void acknowledged(std::uint64_t upto) override;
+  // Writes the cursor now, on the calling thread.
   void commit() override;
   std::string notReadyReason() const override;
+  // SIGHUP: api_key_file is re-read before the next request, and a source waiting out its slow
+  // retry after 401/403 retries at once. Thread-safe; never blocks on the run thread.
+  void reload() override;
 
   OpenAiSourceStats stats() const;
 
@@ -106,12 +122,14 @@ class OpenAiAuditLogSource final : public Source {
     std::uint64_t version;
     std::int64_t watermark;
   };
-  enum class Collected : std::uint8_t { kDone, kOverflow, kStopped };
+  // kFailed: the API's pages cannot be followed (a repeated cursor, endless empty pages); nothing
+  // of the window was emitted and it is read again after a backoff.
+  enum class Collected : std::uint8_t { kDone, kOverflow, kFailed, kStopped };
 
   void runCycles(const std::stop_token& stop, EventEmitter& out);
   Result<CursorState> loadCursor();
   Collected collectWindow(const TimeWindow& window, const std::stop_token& stop,
-                          std::vector<Event>& events);
+                          std::vector<Event>& events, std::string& problem);
   // Whether `window` (planned at `now` with `max_span`) is one a backfill reads ahead.
   bool readsAhead(const TimeWindow& window, std::int64_t now, std::int64_t max_span) const;
   // collectWindow for a window that readsAhead(): takes it from the read-ahead (scheduling it
@@ -120,16 +138,23 @@ class OpenAiAuditLogSource final : public Source {
   // (same start). Sets `limit` to the event limit the window was read with.
   Collected collectAhead(TimeWindow& window, std::int64_t now, std::int64_t max_span,
                          const std::stop_token& stop, std::vector<Event>& events,
-                         std::size_t& limit);
+                         std::string& problem, std::size_t& limit);
   void scheduleAhead(std::int64_t now, std::int64_t max_span);
   std::optional<FetchResult> fetchAuthorized(const AuditLogQuery& query,
                                              const std::stop_token& stop);
-  // Persists the cursor if it changed; `force` ignores checkpoint_interval.
-  void persist(bool force);
+  // Re-reads api_key_file if reload() asked for it. Run thread only.
+  void applyRequestedReload();
+  // The slow retry after a refusal; ends early on reload(). False when stopped.
+  bool waitRefused(const std::stop_token& stop);
+  // Writes the cursor on the calling thread if it changed since the last write.
+  void persist();
+  // Wakes the checkpoint writer (cheap; any thread).
+  void requestPersist();
+  void startWriter();
+  void writeLoop(const std::stop_token& stop);
   void writeSnapshot(const Snapshot& snapshot);
   void setNotReady(std::string reason);
   void idleUntilStopped(const std::stop_token& stop);
-  bool waitForNextPoll(const std::stop_token& stop);
   std::string checkpointName() const { return id_ + ".json"; }
 
   const std::string id_;
@@ -141,12 +166,12 @@ class OpenAiAuditLogSource final : public Source {
   std::unique_ptr<Telemetry> telemetry_;
   CheckpointStore store_;
   std::unique_ptr<OpenAiClient> client_;         // used only by the run() thread
+  std::function<double()> unit_random_;          // run() thread only
   std::shared_ptr<RequestBudget> budget_;        // max_requests_per_sec, shared with the readers
   std::unique_ptr<WindowReadAhead> read_ahead_;  // while catching up; used only by run()
 
-  mutable std::mutex state_mutex_;  // guards cursor_ and last_write_
+  mutable std::mutex state_mutex_;  // guards cursor_
   std::optional<WindowCursor> cursor_;
-  std::chrono::steady_clock::time_point last_write_{};
 
   std::mutex write_mutex_;  // serializes checkpoint writes
   // Version of the cursor state last written (-1: none yet). Written under write_mutex_.
@@ -154,7 +179,24 @@ class OpenAiAuditLogSource final : public Source {
 
   mutable std::mutex reason_mutex_;  // guards not_ready_
   std::string not_ready_;
+
+  std::atomic<bool> reload_requested_{false};
+  std::mutex wake_mutex_;  // guards refused_wake_
+  // Stoppable while run() waits out a refusal, so reload() can end the wait.
+  std::stop_source refused_wake_{std::nostopstate};
+
+  std::mutex persist_mutex_;  // guards persist_requests_
+  std::condition_variable_any persist_cv_;
+  std::uint64_t persist_requests_ = 0;
+  // The checkpoint writer: started by run(), stopped by the destructor (acknowledgements and
+  // their writes go on while the pipeline drains after run() returned). Declared last so it
+  // stops before anything it uses is destroyed.
+  std::jthread writer_;
 };
+
+// The production observer: forwards to `metrics` (which must outlive it). Defined in
+// source_metrics.cc; shared with the organization_logs variant (org_logs_source.h).
+std::shared_ptr<OpenAiSourceObserver> makeOpenAiSourceMetricsObserver(ComponentMetrics& metrics);
 
 // The checkpoint file of a source.
 std::filesystem::path openAiCheckpointPath(const std::filesystem::path& data_dir,

@@ -10,7 +10,12 @@ namespace {
 
 class MetricsObserver final : public OpenAiSourceObserver {
  public:
-  explicit MetricsObserver(ComponentMetrics& metrics) : metrics_(metrics) {}
+  explicit MetricsObserver(ComponentMetrics& metrics)
+      : metrics_(metrics),
+        windows_halved_(metrics.extraCounter(
+            "openai_windows_halved_total",
+            "Backfill windows of an OpenAI audit-log source that held more than "
+            "max_window_events and were read again at half their span.")) {}
 
   void onHttpRequest(int status, double seconds) override { metrics_.httpRequest(status, seconds); }
   void onError(std::string_view error_type) override { metrics_.error(error_type, "pull"); }
@@ -28,9 +33,11 @@ class MetricsObserver final : public OpenAiSourceObserver {
     metrics_.source_lag.Set(static_cast<double>(std::max<std::int64_t>(0, now_unix - watermark)));
     if (persisted) metrics_.checkpoint_timestamp.Set(static_cast<double>(watermark));
   }
+  void onWindowHalved() override { windows_halved_.Increment(); }
 
  private:
   ComponentMetrics& metrics_;
+  prometheus::Counter& windows_halved_;
 };
 
 OpenAiSourceDeps withMetrics(OpenAiSourceDeps deps, ComponentMetrics* metrics) {
@@ -40,6 +47,10 @@ OpenAiSourceDeps withMetrics(OpenAiSourceDeps deps, ComponentMetrics* metrics) {
 }
 
 }  // namespace
+
+std::shared_ptr<OpenAiSourceObserver> makeOpenAiSourceMetricsObserver(ComponentMetrics& metrics) {
+  return std::make_shared<MetricsObserver>(metrics);
+}
 
 OpenAiAuditLogSource::OpenAiAuditLogSource(const SourceConfig& config,
                                            const OpenAiSourceOptions& options,

@@ -62,17 +62,12 @@ struct TimeWindow {
   bool empty() const { return start >= end; }
 };
 
-// Window sizing while a backlog is read in windows of at most `limit` events. Both aim at windows
-// holding about limit / 2 events, at the density the last window showed.
-//
-// After `window` overflowed: `newest` are the events read before giving up (pages come newest
-// first, so they are the newest of the window). The result is at most half the window's span.
+// The span of the next window after `window` held more than `limit` events: `newest` are the
+// events read before giving up (pages come newest first, so they are the newest of the window), and
+// their density sets a span expected to hold about limit / 2. At most half the window's span, at
+// least one second.
 std::int64_t spanAfterOverflow(const TimeWindow& window, const std::vector<Event>& newest,
                                std::size_t limit);
-// After `window` fitted with `count` events: at most twice the larger of its span and `max_span`
-// (the limit it was planned with; a window cut short at the end of a backfill says little).
-std::int64_t spanAfterFit(const TimeWindow& window, std::size_t count, std::size_t limit,
-                          std::int64_t max_span);
 
 class WindowCursor {
  public:

@@ -75,10 +75,13 @@ void EventStore::insert(std::vector<GeneratedEvent> events) {
     r.project = strings_.intern(e.project_id);
     r.resource = strings_.intern(e.resource_id);
     r.target_name = strings_.intern(e.target_name);
-    time_of_id_.emplace(r.id_number, r.effective_at);
     fresh.push_back(r);
   }
   std::sort(fresh.begin(), fresh.end());
+  for (const Record& r : fresh) {
+    entry_of_id_.emplace(r.id_number, IdEntry{r.effective_at, ingested_.size()});
+    ingested_.push_back(r.id_number);
+  }
   const auto old_size = static_cast<std::ptrdiff_t>(records_.size());
   const bool in_order = records_.empty() || records_.back() < fresh.front();
   records_.insert(records_.end(), fresh.begin(), fresh.end());
@@ -93,21 +96,74 @@ void EventStore::insert(std::vector<GeneratedEvent> events) {
 void EventStore::clear() {
   records_.clear();
   records_.shrink_to_fit();
-  time_of_id_.clear();
+  entry_of_id_.clear();
+  ingested_.clear();
+  ingested_.shrink_to_fit();
   arena_.clear();
+}
+
+std::optional<std::size_t> EventStore::positionOf(std::uint64_t id_number) const {
+  const auto it = entry_of_id_.find(id_number);
+  if (it == entry_of_id_.end()) return std::nullopt;
+  Record key;
+  key.effective_at = it->second.effective_at;
+  key.id_number = id_number;
+  const auto pos = std::lower_bound(records_.begin(), records_.end(), key);
+  if (pos == records_.end() || pos->id_number != id_number) return std::nullopt;
+  return static_cast<std::size_t>(pos - records_.begin());
 }
 
 std::optional<std::size_t> EventStore::find(std::string_view id) const {
   const auto number = parseAuditLogId(id);
   if (!number) return std::nullopt;
-  const auto it = time_of_id_.find(*number);
-  if (it == time_of_id_.end()) return std::nullopt;
-  Record key;
-  key.effective_at = it->second;
-  key.id_number = *number;
-  const auto pos = std::lower_bound(records_.begin(), records_.end(), key);
-  if (pos == records_.end() || pos->id_number != *number) return std::nullopt;
-  return static_cast<std::size_t>(pos - records_.begin());
+  return positionOf(*number);
+}
+
+tl::expected<PageSelection, ApiError> EventStore::selectIngested(const ListQuery& query,
+                                                                 std::size_t limit,
+                                                                 UnknownCursorPolicy unknown_cursor,
+                                                                 bool repeat_cursor_page) const {
+  PageSelection page;
+  const auto n = static_cast<std::ptrdiff_t>(ingested_.size());
+  // "Forward" is the response order: toward later ingestion with order=asc.
+  const std::ptrdiff_t forward = query.order == Order::kOldestFirst ? 1 : -1;
+  std::ptrdiff_t start = forward > 0 ? 0 : n - 1;
+  std::ptrdiff_t step = forward;
+  bool reverse_at_end = false;
+  if (query.after || query.before) {
+    const std::string& cursor = query.after ? *query.after : *query.before;
+    const auto number = parseAuditLogId(cursor);
+    const auto it = number ? entry_of_id_.find(*number) : entry_of_id_.end();
+    if (it == entry_of_id_.end()) {
+      if (unknown_cursor == UnknownCursorPolicy::kEmptyPage) return page;
+      const std::string param = query.after ? "after" : "before";
+      return tl::unexpected(ApiError{
+          400, "Invalid '" + param + "': no organization log with id '" + cursor + "' exists.",
+          "invalid_request_error", param, "invalid_value"});
+    }
+    const auto p = static_cast<std::ptrdiff_t>(it->second.sequence);
+    if (query.after && !repeat_cursor_page) {
+      start = p + forward;
+    } else {
+      // `before`: the page just ahead of the cursor; the repeated page ends at the cursor itself.
+      // Both are walked backwards and returned in response order.
+      step = -forward;
+      start = query.after ? p : p + step;
+      reverse_at_end = true;
+    }
+  }
+  for (std::ptrdiff_t i = start; i >= 0 && i < n; i += step) {
+    if (page.positions.size() == limit) {
+      page.has_more = true;
+      break;
+    }
+    if (auto pos = positionOf(ingested_[static_cast<std::size_t>(i)])) {
+      page.positions.push_back(*pos);
+    }
+  }
+  if (reverse_at_end) std::reverse(page.positions.begin(), page.positions.end());
+  if (repeat_cursor_page) page.has_more = true;
+  return page;
 }
 
 std::string EventStore::idAt(std::size_t position) const {

@@ -1,5 +1,9 @@
 // The simulator's event store: every event rendered once, kept sorted by (effective_at, id), with
-// an id index, so a page costs O(log n + scanned) and never copies the store.
+// an id index, so a page costs O(log n + scanned) and never copies the store. It also remembers
+// the order events were ingested in (each insert() batch sorted by (effective_at, id), batches in
+// call order), which the seed `organization_logs` variant pages by: an id cursor over that order is
+// complete because the order is append-only (an event added later, even with an older
+// effective_at, always comes after every event added before it).
 #pragma once
 
 #include <cstddef>
@@ -78,6 +82,14 @@ class EventStore {
   tl::expected<PageSelection, ApiError> select(const ListQuery& query, std::size_t limit,
                                                UnknownCursorPolicy unknown_cursor) const;
 
+  // The seed variant's listing: every event (no filters), in ingestion order (`order` asc) or its
+  // reverse (desc), paged by `after`/`before` like select(). With `repeat_cursor_page` (the
+  // `loop_cursor` fault) an `after=<id>` request gets the page that ends at <id> instead, with
+  // has_more true: the previous page again, so the cursor never advances.
+  tl::expected<PageSelection, ApiError> selectIngested(const ListQuery& query, std::size_t limit,
+                                                       UnknownCursorPolicy unknown_cursor,
+                                                       bool repeat_cursor_page) const;
+
   std::optional<std::size_t> find(std::string_view id) const;
 
   // The AuditLog object exactly as generated.
@@ -110,9 +122,17 @@ class EventStore {
     }
   };
 
+  struct IdEntry {
+    std::int64_t effective_at = 0;
+    std::size_t sequence = 0;  // index in ingested_
+  };
+
+  std::optional<std::size_t> positionOf(std::uint64_t id_number) const;
+
   const Catalog& catalog_;
   std::vector<Record> records_;  // ascending (effective_at, id); responses read it backwards
-  std::unordered_map<std::uint64_t, std::int64_t> time_of_id_;
+  std::unordered_map<std::uint64_t, IdEntry> entry_of_id_;
+  std::vector<std::uint64_t> ingested_;  // id numbers in ingestion order
   StringTable strings_;
   Arena arena_;
 };

@@ -1,4 +1,4 @@
-// Injected failures for the list endpoints: a FIFO of {kind, remaining count}; each list request
+// Injected failures for the API endpoints: a FIFO of {kind, remaining count}; each API request
 // that passes authentication takes one unit from the head.
 #pragma once
 

@@ -86,6 +86,25 @@ ApiError controlError(std::string param, std::string message) {
   return ApiError{400, std::move(message), "invalid_request_error", std::move(param), {}};
 }
 
+// A page cut at its last brace and closed with a stray `,]`: no JSON parser accepts it.
+void makeMalformed(std::string& body) {
+  body.pop_back();
+  body += ",]";
+}
+
+// Announces the full Content-Length, sends half the body and closes the connection.
+void sendTruncated(httplib::Response& res, std::string body) {
+  auto shared = std::make_shared<const std::string>(std::move(body));
+  res.status = 200;
+  res.set_content_provider(
+      shared->size(), "application/json",
+      [shared](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+        const std::size_t half = shared->size() / 2;
+        if (offset < half) sink.write(shared->data() + offset, std::min(length, half - offset));
+        return false;  // abort: the full Content-Length was announced, half was sent
+      });
+}
+
 void appendOptionalInt(std::string& out, const std::optional<std::int64_t>& value) {
   if (value) {
     appendJsonInt(out, *value);
@@ -335,21 +354,9 @@ void SimServer::listAuditLogs(const httplib::Request& req, httplib::Response& re
     return;
   }
   std::string body = std::move(page->body);
-  if (fault && fault->kind == FaultKind::kMalformed) {
-    // A page cut at its last brace and closed with a stray `,]`: no JSON parser accepts it.
-    body.pop_back();
-    body += ",]";
-  }
+  if (fault && fault->kind == FaultKind::kMalformed) makeMalformed(body);
   if (fault && fault->kind == FaultKind::kTruncated) {
-    auto shared = std::make_shared<const std::string>(std::move(body));
-    res.status = 200;
-    res.set_content_provider(
-        shared->size(), "application/json",
-        [shared](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
-          const std::size_t half = shared->size() / 2;
-          if (offset < half) sink.write(shared->data() + offset, std::min(length, half - offset));
-          return false;  // abort: the full Content-Length was announced, half was sent
-        });
+    sendTruncated(res, std::move(body));
     record("audit_logs", req, 200, fault);
     return;
   }
@@ -384,18 +391,24 @@ void SimServer::listOrganizationLogs(const httplib::Request& req, httplib::Respo
     record("organization_logs", req, res.status, fault);
     return;
   }
-  auto page = simulator_.organizationLogs(*query);
+  PageStyle style = PageStyle::kNormal;
+  if (fault && fault->kind == FaultKind::kLoopCursor) {
+    style = PageStyle::kRepeatCursorPage;
+  } else if (fault && fault->kind == FaultKind::kWrongTypes) {
+    style = PageStyle::kWrongTypes;
+  }
+  auto page = simulator_.organizationLogs(*query, style);
   if (!page) {
     sendError(res, page.error());
     record("organization_logs", req, res.status, fault);
     return;
   }
   std::string body = std::move(page->body);
-  if (fault && (fault->kind == FaultKind::kMalformed || fault->kind == FaultKind::kWrongTypes ||
-                fault->kind == FaultKind::kTruncated || fault->kind == FaultKind::kLoopCursor)) {
-    // The seed variant only gets the simplest body fault: not JSON.
-    body.pop_back();
-    body += ",]";
+  if (fault && fault->kind == FaultKind::kMalformed) makeMalformed(body);
+  if (fault && fault->kind == FaultKind::kTruncated) {
+    sendTruncated(res, std::move(body));
+    record("organization_logs", req, 200, fault);
+    return;
   }
   sendPage(req, res, std::move(body));
   record("organization_logs", req, 200, fault);
@@ -412,17 +425,34 @@ void SimServer::getOrganizationLog(const httplib::Request& req, httplib::Respons
     record("organization_log", req, res.status, std::nullopt);
     return;
   }
+  // The same fault queue as the lists: transport faults as there; `malformed`, `truncated` and
+  // `wrong_types` apply to the object; `loop_cursor` has no meaning for one object (served as is).
+  const std::optional<Fault> fault = faults_.take();
+  if (fault && applyTransportFault(*fault, req, res)) {
+    record("organization_log", req, fault->kind == FaultKind::kDropConnection ? 0 : res.status,
+           fault);
+    return;
+  }
   const std::string id = req.matches[1];
-  if (auto body = simulator_.organizationLog(id)) {
-    sendJson(res, 200, std::move(*body));
-  } else {
+  auto body = simulator_.organizationLog(id, fault && fault->kind == FaultKind::kWrongTypes
+                                                 ? PageStyle::kWrongTypes
+                                                 : PageStyle::kNormal);
+  if (!body) {
     sendError(res, ApiError{404,
                             "No organization log found with id '" + id + "'.",
                             "invalid_request_error",
                             "id",
                             {}});
+    record("organization_log", req, res.status, fault);
+    return;
   }
-  record("organization_log", req, res.status, std::nullopt);
+  if (fault && fault->kind == FaultKind::kMalformed) makeMalformed(*body);
+  if (fault && fault->kind == FaultKind::kTruncated) {
+    sendTruncated(res, std::move(*body));
+  } else {
+    sendJson(res, 200, std::move(*body));
+  }
+  record("organization_log", req, 200, fault);
 }
 
 void SimServer::controlGenerate(const httplib::Request& req, httplib::Response& res) {

@@ -26,6 +26,18 @@ void appendEnvelopeTail(std::string& out, std::string_view first_id, std::string
   out += "}";
 }
 
+// Valid JSON, wrong schema: numeric id, array event, string created_at, string success.
+void appendWrongTypesOrganizationLog(std::string& out, const EventStore& store,
+                                     std::size_t position) {
+  out += R"({"id":)";
+  out += std::to_string(*parseAuditLogId(store.idAt(position)));
+  out += R"(,"object":"organization.log","event":[)";
+  appendJsonString(out, store.typeAt(position));
+  out += R"(],"created_at":)";
+  appendJsonString(out, std::to_string(store.effectiveAtAt(position)));
+  out += R"(,"success":"yes","actor":"system"})";
+}
+
 }  // namespace
 
 Simulator::Simulator(SimulatorOptions options)
@@ -109,12 +121,12 @@ tl::expected<RenderedPage, ApiError> Simulator::auditLogs(const ListQuery& query
   return page;
 }
 
-tl::expected<RenderedPage, ApiError> Simulator::organizationLogs(const ListQuery& query) const {
+tl::expected<RenderedPage, ApiError> Simulator::organizationLogs(const ListQuery& query,
+                                                                 PageStyle style) const {
   std::shared_lock lock(mutex_);
-  ListQuery all = query;
-  all.tenant = TenantScope::kAll;
   auto selection =
-      store_.select(all, static_cast<std::size_t>(query.limit), options_.unknown_cursor);
+      store_.selectIngested(query, static_cast<std::size_t>(query.limit), options_.unknown_cursor,
+                            style == PageStyle::kRepeatCursorPage);
   if (!selection) return tl::unexpected(selection.error());
   RenderedPage page;
   page.count = selection->positions.size();
@@ -125,21 +137,34 @@ tl::expected<RenderedPage, ApiError> Simulator::organizationLogs(const ListQuery
   for (std::size_t pos : selection->positions) {
     if (!first) out.push_back(',');
     first = false;
-    store_.appendOrganizationLogJson(out, pos);
+    if (style == PageStyle::kWrongTypes) {
+      appendWrongTypesOrganizationLog(out, store_, pos);
+    } else {
+      store_.appendOrganizationLogJson(out, pos);
+    }
+  }
+  const bool has_more = selection->has_more || style == PageStyle::kForceHasMore;
+  if (style == PageStyle::kWrongTypes) {
+    out += R"(],"first_id":0,"last_id":false,"has_more":)";
+    out += has_more ? R"("true"})" : R"("false"})";
+    return page;
   }
   const auto& positions = selection->positions;
   appendEnvelopeTail(out, positions.empty() ? std::string() : store_.idAt(positions.front()),
-                     positions.empty() ? std::string() : store_.idAt(positions.back()),
-                     selection->has_more);
+                     positions.empty() ? std::string() : store_.idAt(positions.back()), has_more);
   return page;
 }
 
-std::optional<std::string> Simulator::organizationLog(std::string_view id) const {
+std::optional<std::string> Simulator::organizationLog(std::string_view id, PageStyle style) const {
   std::shared_lock lock(mutex_);
   auto pos = store_.find(id);
   if (!pos) return std::nullopt;
   std::string out;
-  store_.appendOrganizationLogJson(out, *pos);
+  if (style == PageStyle::kWrongTypes) {
+    appendWrongTypesOrganizationLog(out, store_, *pos);
+  } else {
+    store_.appendOrganizationLogJson(out, *pos);
+  }
   return out;
 }
 

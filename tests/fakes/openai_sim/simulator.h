@@ -32,6 +32,9 @@ enum class PageStyle : std::uint8_t {
   kNormal,
   kWrongTypes,    // same envelope/events, but ids are numbers, effective_at strings, etc.
   kForceHasMore,  // has_more is true whatever the store says
+  // organization_logs only: `after=<id>` answers with the page that ends at <id> (the previous
+  // page again) and has_more true, so a client following last_id never advances.
+  kRepeatCursorPage,
 };
 
 struct RenderedPage {
@@ -55,10 +58,14 @@ class Simulator {
 
   // GET /v1/organization/audit_logs
   tl::expected<RenderedPage, ApiError> auditLogs(const ListQuery& query, PageStyle style) const;
-  // GET /v1/organization_logs (all events, tenant-scoped or not)
-  tl::expected<RenderedPage, ApiError> organizationLogs(const ListQuery& query) const;
-  // GET /v1/organization_logs/{id}
-  std::optional<std::string> organizationLog(std::string_view id) const;
+  // GET /v1/organization_logs: all events (tenant-scoped or not) in ingestion order (see
+  // EventStore::selectIngested), seed-shaped. kWrongTypes gives seed-shaped fields of the wrong
+  // JSON types; kRepeatCursorPage the looping cursor.
+  tl::expected<RenderedPage, ApiError> organizationLogs(const ListQuery& query,
+                                                        PageStyle style = PageStyle::kNormal) const;
+  // GET /v1/organization_logs/{id} (kWrongTypes: the object with fields of the wrong types).
+  std::optional<std::string> organizationLog(std::string_view id,
+                                             PageStyle style = PageStyle::kNormal) const;
   // GET /_sim/ids: every matching id, newest first, one per line (`tsv`: id, effective_at, type).
   tl::expected<std::string, ApiError> ids(const ListQuery& query, bool tsv) const;
 

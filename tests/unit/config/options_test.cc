@@ -57,7 +57,7 @@ TEST_F(OptionsTest, OpenAiEveryKey) {
   siem::testing::TempDir dir;
   const std::string key = dir.write("key", "sk-file\n");
   const auto o = parse<OpenAiSourceOptions>(
-      "api: organization_logs\n"
+      "api: audit_logs\n"
       "api_key_file: " +
           key +
           "\n"
@@ -79,7 +79,7 @@ TEST_F(OptionsTest, OpenAiEveryKey) {
       parseOpenAiSourceOptions);
   ASSERT_NE(o, nullptr);
   EXPECT_THAT(errors(), IsEmpty());
-  EXPECT_EQ(o->api, OpenAiApiVariant::kOrganizationLogs);
+  EXPECT_EQ(o->api, OpenAiApiVariant::kAuditLogs);
   EXPECT_EQ(o->api_key, "sk-file");
   EXPECT_EQ(o->api_key_file, key);
   EXPECT_EQ(o->base_url, "http://127.0.0.1:8080/v1");  // trailing slash removed
@@ -99,6 +99,24 @@ TEST_F(OptionsTest, OpenAiEveryKey) {
   EXPECT_FALSE(o->tls.verify);
   EXPECT_EQ(o->tls.ca_file, "/ca.pem");
   EXPECT_EQ(o->tls.server_name, "api.local");
+}
+
+TEST_F(OptionsTest, OpenAiOrganizationLogsHasNoFilters) {
+  auto o =
+      parse<OpenAiSourceOptions>("api: organization_logs\napi_key: k\n", parseOpenAiSourceOptions);
+  EXPECT_THAT(errors(), IsEmpty());
+  EXPECT_EQ(o->api, OpenAiApiVariant::kOrganizationLogs);
+  parse<OpenAiSourceOptions>(
+      "api: organization_logs\n"
+      "api_key: k\n"
+      "event_types: [login.failed]\n"
+      "tenant_only: true\n"
+      "actor_emails: []\n",
+      parseOpenAiSourceOptions);
+  EXPECT_THAT(errors(), ElementsAre("t.yaml:3:14: c.event_types: is not supported with api: "
+                                    "organization_logs (it has no filters)",
+                                    "t.yaml:4:14: c.tenant_only: is not supported with api: "
+                                    "organization_logs (it has no filters)"));
 }
 
 TEST_F(OptionsTest, OpenAiErrors) {

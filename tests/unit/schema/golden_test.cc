@@ -8,6 +8,7 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <ostream>
 
 #include "agent/schema/render.h"
 #include "tests/unit/schema/schema_test_util.h"
@@ -33,6 +34,10 @@ struct GoldenCase {
   std::string input;
   std::string name;
 };
+
+// CTest lists parameterized tests with their parameter; name the input line instead of dumping
+// the struct's bytes.
+void PrintTo(const GoldenCase& c, std::ostream* os) { *os << "input line " << c.index + 1; }
 
 std::vector<GoldenCase> loadCases() {
   std::vector<GoldenCase> cases;

@@ -84,6 +84,11 @@ class FakeAuditServer {
     std::lock_guard lock(mutex_);
     key_ = std::move(key);
   }
+  // Accepts `key` as well as the current one (a rotation in progress).
+  void alsoAccept(std::string key) {
+    std::lock_guard lock(mutex_);
+    second_key_ = std::move(key);
+  }
   void pushFault(Fault fault) {
     std::lock_guard lock(mutex_);
     faults_.push_back(std::move(fault));
@@ -111,7 +116,8 @@ class FakeAuditServer {
       res.set_content(f.body, "application/json");
       return;
     }
-    if (req.get_header_value("Authorization") != "Bearer " + key_) {
+    const std::string auth = req.get_header_value("Authorization");
+    if (auth != "Bearer " + key_ && (second_key_.empty() || auth != "Bearer " + second_key_)) {
       res.status = 401;
       res.set_content(
           R"({"error":{"message":"Incorrect API key provided: sk-admin-****. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}})",
@@ -172,6 +178,7 @@ class FakeAuditServer {
   mutable std::mutex mutex_;  // guards everything below
   std::vector<FakeAuditEvent> events_;
   std::string key_ = "sk-admin-good";
+  std::string second_key_;
   std::deque<Fault> faults_;
   std::vector<std::string> requests_;
   std::vector<httplib::Headers> headers_;

@@ -1,6 +1,8 @@
 #include "agent/sources/openai/source.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <condition_variable>
@@ -11,6 +13,8 @@
 #include <sstream>
 #include <thread>
 
+#include "agent/observability/metrics.h"
+#include "tests/unit/observability/exposition.h"
 #include "tests/unit/sources/openai/fake_audit_server.h"
 #include "tests/unit/sources/openai/fake_clock.h"
 
@@ -134,6 +138,31 @@ class CountingObserver : public OpenAiSourceObserver {
   std::int64_t checkpoint_time_ = 0;
 };
 
+// Routes spdlog's default logger into memory for the life of the object.
+class LogCapture {
+ public:
+  LogCapture()
+      : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1000)),
+        previous_(spdlog::default_logger()) {
+    auto logger = std::make_shared<spdlog::logger>("capture", sink_);
+    logger->set_level(spdlog::level::debug);
+    spdlog::set_default_logger(logger);
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+
+  std::string text() const {
+    std::string out;
+    for (const auto& line : sink_->last_formatted()) out += line;
+    return out;
+  }
+
+ private:
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
 // Polls `pred` until it holds or `timeout` passes.
 template <typename Pred>
 bool eventually(Pred pred, std::chrono::milliseconds timeout = 30s) {
@@ -191,11 +220,15 @@ class OpenAiSourceTest : public ::testing::Test {
   // `configure` prepares the pipeline stand-in before the source can emit anything.
   void startSource(const std::function<void(RecordingEmitter&)>& configure = {}) {
     OpenAiSourceDeps deps;
-    deps.observer = observer_;
-    deps.clock = &clock_;
+    deps.observer = metrics_ != nullptr ? nullptr : observer_;
+    deps.clock = real_clock_ ? nullptr : &clock_;
     deps.unit_random = [] { return 0.5; };
     deps.read_ahead_windows = read_ahead_windows_;
-    source_ = std::make_unique<OpenAiAuditLogSource>(config_, options_, data_dir_, info_, deps);
+    deps.refused_retry = refused_retry_;
+    source_ = metrics_ != nullptr ? std::make_unique<OpenAiAuditLogSource>(
+                                        config_, options_, data_dir_, info_, metrics_, deps)
+                                  : std::make_unique<OpenAiAuditLogSource>(config_, options_,
+                                                                           data_dir_, info_, deps);
     emitter_ = std::make_unique<RecordingEmitter>();
     emitter_->attach(source_.get());
     if (configure) configure(*emitter_);
@@ -233,6 +266,9 @@ class OpenAiSourceTest : public ::testing::Test {
   OpenAiSourceOptions options_;
   std::size_t read_ahead_windows_ = OpenAiSourceDeps{}.read_ahead_windows;
   std::shared_ptr<CountingObserver> observer_ = std::make_shared<CountingObserver>();
+  bool real_clock_ = false;                        // SystemClock instead of clock_
+  std::chrono::milliseconds refused_retry_ = 30s;  // OpenAiSourceDeps::refused_retry
+  ComponentMetrics* metrics_ = nullptr;            // set: the production constructor
   std::unique_ptr<OpenAiAuditLogSource> source_;
   std::unique_ptr<RecordingEmitter> emitter_;
   std::jthread thread_;
@@ -367,6 +403,7 @@ TEST_F(OpenAiSourceTest, CheckpointOnlyFollowsAcknowledgements) {
   startSource([](RecordingEmitter& e) { e.setAckLimit(0); });  // nothing confirmed yet
   ASSERT_TRUE(emitter_->waitForCount(30));
   ASSERT_TRUE(eventually([&] { return server_.requests().size() >= 3; }));  // polled again
+  source_->commit();  // writes the current cursor now, whatever the writer thread is doing
   const auto before = checkpoint();
   ASSERT_TRUE(before);
   // Nothing before the oldest event in flight exists, so W may stand there, but no further.
@@ -494,6 +531,184 @@ TEST_F(OpenAiSourceTest, StoppingPipelineEndsRunWithoutSkippingEvents) {
   // Every event after the 20th is still ahead of the watermark or within its lookback.
   for (std::size_t i = 20; i < expected.size(); ++i) EXPECT_FALSE(cp->seen.contains(expected[i]));
   EXPECT_LE(cp->watermark, kNow - 3600 + std::int64_t{20 / 3} * 40);
+}
+
+// A 200 page holding `ids` (effective_at `t`), as a queued fault of the fake server.
+FakeAuditServer::Fault fixedPage(const std::vector<std::string>& ids, std::int64_t t, bool has_more,
+                                 const std::string& last_id) {
+  std::string body = R"({"object":"list","data":[)";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) body += ",";
+    body += siem::testing::auditEventJson(ids[i], t, "user.added", static_cast<int>(i));
+  }
+  body += fmt::format(R"(],"first_id":null,"last_id":"{}","has_more":{}}})", last_id,
+                      has_more ? "true" : "false");
+  return {200, body, {}};
+}
+
+TEST_F(OpenAiSourceTest, PaginationLoopAbandonsTheWindowAndReadsItAgainAfterABackoff) {
+  const std::vector<std::string> expected = addBacklog(30);
+  // The server hands out a cursor it already gave for this window: a loop.
+  server_.pushFault(fixedPage({"loop-a1", "loop-a2"}, kNow - 100, true, "loop-a2"));
+  server_.pushFault(fixedPage({"loop-b1", "loop-b2"}, kNow - 100, true, "loop-b2"));
+  server_.pushFault(fixedPage({"loop-a1", "loop-a2"}, kNow - 100, true, "loop-a2"));
+  LogCapture logs;
+  startSource();
+  ASSERT_TRUE(emitter_->waitForCount(expected.size()));
+  ASSERT_TRUE(checkpointReaches(kNow));
+  stopSource();
+
+  // Nothing of the abandoned read was emitted; the window was then read whole.
+  EXPECT_EQ(emitter_->ids(), expected);
+  EXPECT_EQ(errorCount("pagination_loop"), 1u);
+  EXPECT_EQ(source_->stats().window_failures, 1u);
+  const auto requests = server_.requests();
+  ASSERT_GE(requests.size(), 4u);
+  EXPECT_NE(requests[1].find("after=loop-a2"), std::string::npos) << requests[1];
+  EXPECT_NE(requests[2].find("after=loop-b2"), std::string::npos) << requests[2];
+  // Read again from the start of the same window: the cursor did not move.
+  const std::string gte = fmt::format("effective_at%5Bgte%5D={}", kNow - 7200);
+  EXPECT_NE(requests[3].find(gte), std::string::npos) << requests[3];
+  EXPECT_EQ(requests[3].find("after="), std::string::npos) << requests[3];
+  const auto sleeps = clock_.sleeps();
+  EXPECT_NE(std::find(sleeps.begin(), sleeps.end(), 250ms), sleeps.end())
+      << "the retry of the window waits a backoff (0.5 x 500 ms)";
+  const std::string text = logs.text();
+  EXPECT_NE(text.find("pagination loops: cursor loop-a2 came back"), std::string::npos) << text;
+  EXPECT_NE(text.find("the cursor stays at"), std::string::npos) << text;
+}
+
+TEST_F(OpenAiSourceTest, EndlessEmptyPagesWithHasMoreAreGivenUpAndRetried) {
+  const std::vector<std::string> expected = addBacklog(10);
+  for (int i = 0; i < 5; ++i) server_.pushFault(fixedPage({}, 0, true, fmt::format("e{}", i)));
+  startSource();
+  ASSERT_TRUE(emitter_->waitForCount(expected.size()));
+  ASSERT_TRUE(checkpointReaches(kNow));
+  stopSource();
+  EXPECT_EQ(emitter_->ids(), expected);
+  EXPECT_EQ(errorCount("empty_pages"), 1u);
+  EXPECT_EQ(source_->stats().window_failures, 1u);
+}
+
+TEST_F(OpenAiSourceTest, ReloadReReadsTheKeyFileBeforeTheNextRequest) {
+  addBacklog(10);
+  const fs::path key_file = data_dir_ / "admin-key";
+  fs::create_directories(data_dir_);
+  std::ofstream(key_file) << "sk-admin-good\n";
+  options_.api_key = "";
+  options_.api_key_file = key_file.string();
+  LogCapture logs;
+  startSource();
+  ASSERT_TRUE(emitter_->waitForCount(10));
+
+  server_.alsoAccept("sk-admin-next");
+  std::ofstream(key_file, std::ios::trunc) << "sk-admin-next\n";
+  source_->reload();
+  auto used_next_key = [&] {
+    for (const auto& headers : server_.requestHeaders()) {
+      auto it = headers.find("Authorization");
+      if (it != headers.end() && it->second == "Bearer sk-admin-next") return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(eventually(used_next_key));
+  stopSource();
+  EXPECT_EQ(source_->stats().key_reloads, 1u);
+  EXPECT_EQ(observer_->http(401), 0) << "reloaded on request, not after a refusal";
+  const std::string text = logs.text();
+  EXPECT_NE(text.find("reloaded the Admin API key from api_key_file"), std::string::npos) << text;
+  EXPECT_EQ(text.find("sk-admin-next"), std::string::npos) << "a key was logged";
+  EXPECT_EQ(text.find("sk-admin-good"), std::string::npos) << "a key was logged";
+}
+
+TEST_F(OpenAiSourceTest, ReloadWakesTheSlowRetryAfterARefusal) {
+  // This test runs on the real clock, so its events are recent in real time.
+  const std::int64_t now = unixSeconds(std::chrono::system_clock::now());
+  for (int i = 0; i < 20; ++i) server_.addEvent(fmt::format("wake-{:02}", i), now - 600 + i);
+  const fs::path key_file = data_dir_ / "admin-key";
+  fs::create_directories(data_dir_);
+  std::ofstream(key_file) << "sk-admin-revoked\n";
+  options_.api_key = "";
+  options_.api_key_file = key_file.string();
+  real_clock_ = true;
+  refused_retry_ = std::chrono::hours(1);  // only reload() can end this wait within the test
+  startSource();
+  ASSERT_TRUE(eventually([&] { return !source_->notReadyReason().empty(); }));
+  std::ofstream(key_file, std::ios::trunc) << "sk-admin-good\n";
+  source_->reload();
+  ASSERT_TRUE(emitter_->waitForCount(20, 20s));
+  EXPECT_TRUE(eventually([&] { return source_->notReadyReason().empty(); }));
+  stopSource();
+  EXPECT_EQ(observer_->http(401), 1);
+  EXPECT_EQ(source_->stats().key_reloads, 1u);
+}
+
+TEST_F(OpenAiSourceTest, ReloadWithAnInlineKeyChangesNothing) {
+  addBacklog(5);
+  startSource();
+  ASSERT_TRUE(emitter_->waitForCount(5));
+  source_->reload();
+  const auto requests_before = server_.requests().size();
+  ASSERT_TRUE(eventually([&] { return server_.requests().size() >= requests_before + 2; }));
+  stopSource();
+  EXPECT_EQ(source_->stats().key_reloads, 0u);
+  EXPECT_EQ(source_->notReadyReason(), "");
+}
+
+TEST_F(OpenAiSourceTest, EveryAcknowledgedPrefixIsPersistedWithinAWindow) {
+  const std::vector<std::string> expected = addBacklog(30);
+  startSource([](RecordingEmitter& e) { e.setAckLimit(0); });
+  ASSERT_TRUE(emitter_->waitForCount(30));
+  // A sink confirms the first 10, then 20: each prefix is written without waiting for the window
+  // to complete, so a crash re-sends only what came after it.
+  for (std::size_t acked : {10u, 20u}) {
+    source_->acknowledged(acked);
+    ASSERT_TRUE(eventually([&] {
+      auto cp = checkpoint();
+      return cp && cp->seen.size() == acked;
+    })) << acked;
+    const auto cp = checkpoint();
+    for (std::size_t i = 0; i < acked; ++i) EXPECT_TRUE(cp->seen.contains(expected[i])) << i;
+    // Events 3k..3k+2 share a second: W is the time of the oldest one still in flight.
+    EXPECT_EQ(cp->watermark, kNow - 3600 + static_cast<std::int64_t>(acked / 3) * 40);
+  }
+}
+
+TEST_F(OpenAiSourceTest, ReportsLagCheckpointAuditEventsAndHalvingsWithTheOrganizationLabel) {
+  Metrics metrics("test");
+  metrics_ = &metrics.component(config_.id, "source", config_.type, config_.organization_id);
+  const std::vector<std::string> expected = addBacklog();
+  options_.max_window_events = 40;
+  startSource();
+  ASSERT_TRUE(emitter_->waitForCount(expected.size()));
+  ASSERT_TRUE(checkpointReaches(kNow));
+  ASSERT_TRUE(eventually([&] { return metrics_->checkpoint_timestamp.Value() >= kNow; }));
+  stopSource();
+
+  const std::string text = metrics.serialize();
+  const siem::testing::LabelSet labels = {{"component_id", "openai_prod"},
+                                          {"component_kind", "source"},
+                                          {"component_type", "openai_audit_logs"},
+                                          {"organization_id", "org-123"}};
+  using siem::testing::sampleValue;
+  EXPECT_EQ(sampleValue(text, "siem_agent_checkpoint_timestamp_seconds", labels), kNow) << text;
+  EXPECT_EQ(sampleValue(text, "siem_agent_source_lag_seconds", labels), 0);  // now - W
+  auto with = [&](std::initializer_list<std::pair<const std::string, std::string>> extra) {
+    siem::testing::LabelSet l = labels;
+    l.insert(extra);
+    return l;
+  };
+  EXPECT_EQ(sampleValue(text, "siem_agent_audit_events_total",
+                        with({{"event_type", "login.failed"}, {"outcome", "failure"}})),
+            10);
+  EXPECT_EQ(sampleValue(text, "siem_agent_audit_events_total",
+                        with({{"event_type", "api_key.created"}, {"outcome", "success"}})),
+            240);
+  EXPECT_EQ(sampleValue(text, "siem_agent_component_received_events_total", labels), 250);
+  const auto halved = sampleValue(text, "siem_agent_openai_windows_halved_total", labels);
+  ASSERT_TRUE(halved);
+  EXPECT_EQ(*halved, static_cast<double>(source_->stats().windows_halved));
+  EXPECT_GE(*halved, 3);
 }
 
 TEST(OpenAiCheckpointFileTest, ReadWriteAndMissing) {
