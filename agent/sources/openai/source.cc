@@ -230,13 +230,17 @@ void OpenAiAuditLogSource::runCycles(const std::stop_token& stop, EventEmitter& 
     }
 
     events.clear();
-    std::size_t limit = options_.max_window_events;
+    // A window that starts in time a backfill reads ahead is sized for the read-ahead from the
+    // first overflow on (a first window from start_at to now included).
+    const bool old = window.start < now - static_cast<std::int64_t>(options_.lookback_secs);
+    std::size_t limit =
+        deps_.read_ahead_windows > 0 && old ? readAheadLimit() : options_.max_window_events;
     Collected collected = Collected::kDone;
     if (readsAhead(window, now, max_span)) {
       collected = collectAhead(window, now, max_span, stop, events, problem, limit);
     } else {
       if (read_ahead_) read_ahead_->cancel();  // nothing scheduled follows on from here
-      collected = collectWindow(window, stop, events, problem);
+      collected = collectWindow(window, stop, events, problem, limit);
     }
     if (collected == Collected::kStopped) break;
     if (collected == Collected::kFailed) {
@@ -276,8 +280,10 @@ void OpenAiAuditLogSource::runCycles(const std::stop_token& stop, EventEmitter& 
     if (window.end >= now) {
       max_span = 0;
       read_ahead_.reset();  // caught up: the readers and their connections go
-    } else if (max_span > 0 && events.size() < limit / 4) {
-      max_span = window.span() * 2;
+    } else if (max_span > 0) {
+      // Windows read ahead are planned before the ones ahead of them are read, so the size follows
+      // the density both ways, not only up.
+      max_span = spanAfterFit(window, events.size(), limit, max_span);
     }
 
     std::size_t dropped = 0;
@@ -326,7 +332,8 @@ void OpenAiAuditLogSource::runCycles(const std::stop_token& stop, EventEmitter& 
 OpenAiAuditLogSource::Collected OpenAiAuditLogSource::collectWindow(const TimeWindow& window,
                                                                     const std::stop_token& stop,
                                                                     std::vector<Event>& events,
-                                                                    std::string& problem) {
+                                                                    std::string& problem,
+                                                                    std::size_t limit) {
   std::optional<std::string> after;
   bool warned_dense = false;
   // Ids kept so far: a later page may repeat one (the list moved while it was being paged).
@@ -369,11 +376,11 @@ OpenAiAuditLogSource::Collected OpenAiAuditLogSource::collectWindow(const TimeWi
       spdlog::warn("source {}: the API returned {} events outside the requested time range", id_,
                    outside);
     }
-    if (events.size() > options_.max_window_events) {
+    if (events.size() > limit) {
       if (window.span() > 1) return Collected::kOverflow;
       if (!warned_dense) {
         spdlog::warn("source {}: one second ({}) holds more than {} events; reading it whole", id_,
-                     formatRfc3339(window.start), options_.max_window_events);
+                     formatRfc3339(window.start), limit);
         warned_dense = true;
       }
     }
@@ -399,6 +406,10 @@ OpenAiAuditLogSource::Collected OpenAiAuditLogSource::collectWindow(const TimeWi
   }
 }
 
+std::size_t OpenAiAuditLogSource::readAheadLimit() const {
+  return std::max<std::size_t>(1, options_.max_window_events / (deps_.read_ahead_windows + 1));
+}
+
 bool OpenAiAuditLogSource::readsAhead(const TimeWindow& window, std::int64_t now,
                                       std::int64_t max_span) const {
   if (deps_.read_ahead_windows == 0 || max_span <= 0) return false;
@@ -412,13 +423,8 @@ OpenAiAuditLogSource::Collected OpenAiAuditLogSource::collectAhead(
     TimeWindow& window, std::int64_t now, std::int64_t max_span, const std::stop_token& stop,
     std::vector<Event>& events, std::string& problem, std::size_t& limit) {
   if (!read_ahead_) {
-    const std::size_t readers = deps_.read_ahead_windows;
-    // Together, the windows held (one per reader and the one being emitted) stay within
-    // max_window_events.
-    const std::size_t per_window =
-        std::max<std::size_t>(1, options_.max_window_events / (readers + 1));
     read_ahead_ = std::make_unique<WindowReadAhead>(
-        readers, per_window,
+        deps_.read_ahead_windows, readAheadLimit(),
         [this] {
           return std::make_unique<OpenAiClient>(options_, id_, organization_id_, *clock_,
                                                 *telemetry_, deps_.unit_random, deps_.backoff,
@@ -446,11 +452,12 @@ OpenAiAuditLogSource::Collected OpenAiAuditLogSource::collectAhead(
   std::optional<WindowReadAhead::Read> read = read_ahead_->take(stop);
   if (!read) return Collected::kStopped;
   window = read->window;
-  // The readers go on with the next windows while this one is emitted.
-  scheduleAhead(now, max_span);
   telemetry_->update([](OpenAiSourceStats& s) { ++s.windows_read_ahead; });
   switch (read->status) {
     case WindowReadAhead::Status::kDone:
+      // The readers go on with the next windows while this one is emitted, already sized by what
+      // it held (as runCycles will size the ones after).
+      scheduleAhead(now, spanAfterFit(window, read->events.size(), limit, max_span));
       events = std::move(read->events);
       return Collected::kDone;
     case WindowReadAhead::Status::kOverflow:
@@ -461,8 +468,9 @@ OpenAiAuditLogSource::Collected OpenAiAuditLogSource::collectAhead(
     case WindowReadAhead::Status::kGaveUp:
       break;
   }
+  scheduleAhead(now, max_span);
   limit = options_.max_window_events;
-  return collectWindow(window, stop, events, problem);
+  return collectWindow(window, stop, events, problem, limit);
 }
 
 void OpenAiAuditLogSource::scheduleAhead(std::int64_t now, std::int64_t max_span) {

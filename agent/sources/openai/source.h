@@ -128,8 +128,12 @@ class OpenAiAuditLogSource final : public Source {
 
   void runCycles(const std::stop_token& stop, EventEmitter& out);
   Result<CursorState> loadCursor();
+  // Reads every page of `window`; kOverflow once it holds more than `limit` new events.
   Collected collectWindow(const TimeWindow& window, const std::stop_token& stop,
-                          std::vector<Event>& events, std::string& problem);
+                          std::vector<Event>& events, std::string& problem, std::size_t limit);
+  // The events a window read ahead may hold: those held while catching up (one per reader and
+  // the one being emitted) stay within max_window_events together.
+  std::size_t readAheadLimit() const;
   // Whether `window` (planned at `now` with `max_span`) is one a backfill reads ahead.
   bool readsAhead(const TimeWindow& window, std::int64_t now, std::int64_t max_span) const;
   // collectWindow for a window that readsAhead(): takes it from the read-ahead (scheduling it

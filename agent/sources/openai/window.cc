@@ -96,6 +96,16 @@ std::int64_t spanAfterOverflow(const TimeWindow& window, const std::vector<Event
   return std::clamp<std::int64_t>(static_cast<std::int64_t>(span), 1, half);
 }
 
+std::int64_t spanAfterFit(const TimeWindow& window, std::size_t count, std::size_t limit,
+                          std::int64_t max_span) {
+  const std::int64_t span = std::max<std::int64_t>(1, window.span());
+  const std::int64_t most = 2 * std::max(span, max_span);
+  if (count == 0) return most;
+  const double target = std::max(1.0, static_cast<double>(limit) / 2);
+  const double next = static_cast<double>(span) * target / static_cast<double>(count);
+  return std::clamp<std::int64_t>(static_cast<std::int64_t>(next), 1, most);
+}
+
 WindowCursor::WindowCursor(CursorState state, std::int64_t lookback_secs)
     : state_(std::move(state)),
       lookback_(std::max<std::int64_t>(lookback_secs, 0)),

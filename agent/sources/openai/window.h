@@ -68,6 +68,11 @@ struct TimeWindow {
 // least one second.
 std::int64_t spanAfterOverflow(const TimeWindow& window, const std::vector<Event>& newest,
                                std::size_t limit);
+// The span of the next window after `window` fitted with `count` events: again about limit / 2
+// at its density, at most twice the larger of its span and `max_span` (the span it was planned
+// with: a window cut short at the end of a backfill says little), at least one second.
+std::int64_t spanAfterFit(const TimeWindow& window, std::size_t count, std::size_t limit,
+                          std::int64_t max_span);
 
 class WindowCursor {
  public:

@@ -416,5 +416,18 @@ TEST(WindowSizingTest, OverflowSizesFromTheDensityOfTheNewestEvents) {
   EXPECT_EQ(spanAfterOverflow(w, {}, 40), 5'000);
 }
 
+TEST(WindowSizingTest, FitAimsAtHalfTheLimitAndAtMostDoubles) {
+  const TimeWindow w{0, 1'000, 5'000};
+  EXPECT_EQ(spanAfterFit(w, 40, 40, 1'000), 500);    // full: halve
+  EXPECT_EQ(spanAfterFit(w, 20, 40, 1'000), 1'000);  // on target: keep
+  EXPECT_EQ(spanAfterFit(w, 15, 40, 1'000), 1'333);
+  EXPECT_EQ(spanAfterFit(w, 1, 40, 1'000), 2'000);  // sparse: at most double
+  EXPECT_EQ(spanAfterFit(w, 0, 40, 1'000), 2'000);
+  // A window cut short (the end of a backfill) grows from the span it was planned with.
+  const TimeWindow cut{0, 100, 5'000};
+  EXPECT_EQ(spanAfterFit(cut, 0, 40, 1'000), 2'000);
+  EXPECT_EQ(spanAfterFit(cut, 40, 40, 1'000), 50);
+}
+
 }  // namespace
 }  // namespace siem
