@@ -1,6 +1,7 @@
 #include "sinks/file/encoder.h"
 
 #include <ctime>
+#include <string_view>
 
 namespace siem {
 
@@ -19,6 +20,37 @@ std::string expandPathPattern(const std::string& pattern, std::int64_t unix_secs
     out.resize(out.size() * 4);
   }
   return pattern;
+}
+
+namespace {
+
+// The seconds a pattern's expansion stays the same for: a day when every conversion is a date.
+std::int64_t patternPeriod(const std::string& pattern) {
+  constexpr std::string_view kDateOnly = "YmdFjyCeGgVUWuwaAbBhDx%";
+  for (std::size_t i = pattern.find('%'); i != std::string::npos; i = pattern.find('%', i + 2)) {
+    if (i + 1 >= pattern.size() || kDateOnly.find(pattern[i + 1]) == std::string_view::npos) {
+      return 1;
+    }
+  }
+  return 86'400;
+}
+
+// Floor division, so that times before 1970 fall in the right day.
+std::int64_t floorDiv(std::int64_t a, std::int64_t b) { return a / b - (a % b < 0 ? 1 : 0); }
+
+}  // namespace
+
+PathExpander::PathExpander(const std::string& pattern)
+    : pattern_(pattern), period_(patternPeriod(pattern)) {}
+
+const std::string& PathExpander::expand(std::int64_t unix_secs) {
+  const std::int64_t bucket = floorDiv(unix_secs, period_);
+  if (!valid_ || bucket != bucket_) {
+    last_ = expandPathPattern(pattern_, unix_secs);
+    bucket_ = bucket;
+    valid_ = true;
+  }
+  return last_;
 }
 
 void appendNdjsonLine(std::string& out, const Event& event, Encoding encoding) {

@@ -12,6 +12,22 @@ namespace siem {
 // time, so a replay lands in the same file as the first delivery.
 std::string expandPathPattern(const std::string& pattern, std::int64_t unix_secs);
 
+// expandPathPattern for a run of events, remembering the last expansion for as long as the
+// pattern cannot change: a UTC day when it uses only date conversions (%Y %m %d %F ...), a second
+// otherwise. Not thread-safe.
+class PathExpander {
+ public:
+  explicit PathExpander(const std::string& pattern);
+  const std::string& expand(std::int64_t unix_secs);
+
+ private:
+  const std::string pattern_;
+  std::int64_t period_;  // seconds for which one expansion holds
+  bool valid_ = false;
+  std::int64_t bucket_ = 0;
+  std::string last_;
+};
+
 // Appends the event in `encoding` followed by '\n'.
 void appendNdjsonLine(std::string& out, const Event& event, Encoding encoding);
 

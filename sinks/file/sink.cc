@@ -60,12 +60,22 @@ void FileSink::closeIdleLocked(std::chrono::steady_clock::time_point now) {
 
 SendOutcome FileSink::sendSync(const Batch& batch) {
   // Group the batch by target file, keeping each event's index for per-event outcomes.
-  std::map<std::string, std::pair<std::string, std::vector<std::size_t>>> by_path;
+  using Entry = std::pair<std::string, std::vector<std::size_t>>;
+  std::map<std::string, Entry> by_path;
+  PathExpander expander(pattern_);
+  const std::string* last_path = nullptr;
+  Entry* entry = nullptr;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const Event& e = *batch.events[i];
-    auto& [bytes, indices] = by_path[expandPathPattern(pattern_, e.effective_at)];
-    appendNdjsonLine(bytes, e, encoding_);
-    indices.push_back(i);
+    const std::string& path = expander.expand(e.effective_at);
+    // Runs of events going to the same file (the usual case) skip the map.
+    if (entry == nullptr || *last_path != path) {
+      auto it = by_path.try_emplace(path).first;
+      last_path = &it->first;
+      entry = &it->second;
+    }
+    appendNdjsonLine(entry->first, e, encoding_);
+    entry->second.push_back(i);
   }
 
   SendOutcome outcome;

@@ -44,6 +44,23 @@ TEST(FileEncoderTest, ExpandsPatternsInUtc) {
   EXPECT_EQ(expandPathPattern("/a/plain.ndjson", 0), "/a/plain.ndjson");
 }
 
+// The remembered expansion is always what expandPathPattern would give.
+TEST(FileEncoderTest, PathExpanderMatchesEveryExpansion) {
+  const std::vector<std::string> patterns = {"/a/d-%Y-%m-%d.ndjson", "/a/h-%Y%m%d%H.ndjson",
+                                             "/a/%F/%%s.ndjson", "/a/s-%s.ndjson",
+                                             "/a/plain.ndjson"};
+  // Across midnight, hours and seconds, before and after 1970.
+  const std::vector<std::int64_t> times = {1764028799, 1764028800, 1764028801, 1764032399,
+                                           1764032400, 1764032400, 1764028799, -1,
+                                           0,          -86401,     -86400};
+  for (const auto& pattern : patterns) {
+    PathExpander expander(pattern);
+    for (const std::int64_t t : times) {
+      EXPECT_EQ(expander.expand(t), expandPathPattern(pattern, t)) << pattern << " at " << t;
+    }
+  }
+}
+
 TEST_F(FileSinkTest, FilesEventsByTheirOwnDayAndAppends) {
   FileSink sink((dir_ / "sub/openai-%Y-%m-%d.ndjson").string(), true, Encoding::kRaw);
   Batch b;
