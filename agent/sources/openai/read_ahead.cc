@@ -109,6 +109,8 @@ WindowReadAhead::Read WindowReadAhead::read(OpenAiClient& client, const TimeWind
                                             const std::stop_token& abandon) {
   Read r;
   r.window = window;
+  const std::size_t hint = last_count_.load(std::memory_order_relaxed);
+  r.events.reserve(std::min(max_events_ + 128, std::max<std::size_t>(256, hint + hint / 4)));
   // Ids kept so far, as views of r.events[i].id; rebuilt when r.events moves its elements.
   IdViewSet kept;
   const Event* storage = nullptr;
@@ -151,6 +153,7 @@ WindowReadAhead::Read WindowReadAhead::read(OpenAiClient& client, const TimeWind
       return r;
     }
     if (!page.has_more) {
+      last_count_.store(r.events.size(), std::memory_order_relaxed);
       r.status = Status::kDone;
       return r;
     }

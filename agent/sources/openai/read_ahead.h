@@ -15,6 +15,7 @@
 // page.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -88,6 +89,9 @@ class WindowReadAhead {
   Read read(OpenAiClient& client, const TimeWindow& window, const std::stop_token& abandon);
 
   const std::size_t max_events_;
+  // Events the last window held: a new window reserves about that much, so that its events are
+  // rarely moved while it is read.
+  std::atomic<std::size_t> last_count_{0};
   ClientFactory make_client_;
   PageFn on_page_;
 
