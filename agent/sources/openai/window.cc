@@ -179,7 +179,7 @@ void WindowCursor::emitted(std::uint64_t seq, std::string id, std::int64_t effec
   last_emitted_seq_ = seq;
   any_emitted_ = true;
   if (acked_upto_ && seq <= *acked_upto_) {
-    markSeen(std::move(id), effective_at);
+    if (effective_at >= state_.watermark - lookback_) markSeen(std::move(id), effective_at);
     return;
   }
   newest_known_ = std::max(newest_known_, effective_at);
@@ -207,13 +207,12 @@ void WindowCursor::windowDone(const TimeWindow& window) {
 bool WindowCursor::acknowledged(std::uint64_t upto) {
   if (acked_upto_ && upto <= *acked_upto_) return false;
   acked_upto_ = upto;
-  while (!pending_.empty() && pending_.front().seq <= upto) {
-    Pending& p = pending_.front();
+  std::size_t done = 0;
+  for (; done < pending_.size() && pending_[done].seq <= upto; ++done) {
+    const Pending& p = pending_[done];
     pending_ids_.erase(p.id);
     auto it = pending_times_.find(p.effective_at);
     if (--it->second == 0) pending_times_.erase(it);
-    markSeen(std::move(p.id), p.effective_at);
-    pending_.pop_front();
   }
   bool completed = false;
   while (!marks_.empty() && marks_.front().last_seq <= upto) {
@@ -222,6 +221,14 @@ bool WindowCursor::acknowledged(std::uint64_t upto) {
     completed = true;
   }
   advance();
+  // Only what the next prune would keep goes to `seen`: W never moves back, and no window reads
+  // before W - lookback again. (A backfill acknowledges mostly events far older than that.)
+  const std::int64_t keep_from = state_.watermark - lookback_;
+  for (; done > 0; --done) {
+    Pending& p = pending_.front();
+    if (p.effective_at >= keep_from) markSeen(std::move(p.id), p.effective_at);
+    pending_.pop_front();
+  }
   return completed;
 }
 

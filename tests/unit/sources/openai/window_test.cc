@@ -130,6 +130,22 @@ TEST(WindowCursorTest, SelectNewDropsSeenInFlightAndRepeatsThenSorts) {
   EXPECT_EQ(ids(page), (std::vector<std::string>{"c", "a", "b", "z"}));
 }
 
+TEST(WindowCursorTest, AcknowledgedIdsOlderThanTheLookbackAreNotRemembered) {
+  WindowCursor cursor(fresh(0), 300);
+  const TimeWindow w = cursor.nextWindow(1000, 0);
+  std::vector<Event> events = {ev("old", 100), ev("older", 200), ev("recent", 900)};
+  cursor.selectNew(events);
+  emitAll(cursor, events, 1);
+  cursor.windowDone(w);
+  EXPECT_TRUE(cursor.acknowledged(3));
+  EXPECT_EQ(cursor.watermark(), 1000);
+  // Only "recent" lies in [W - lookback, W): the others could never be read again.
+  EXPECT_EQ(cursor.seenCount(), 1u);
+  EXPECT_FALSE(cursor.isNew("recent", 900));
+  EXPECT_EQ(cursor.prunedState().seen.size(), 1u);
+  EXPECT_EQ(cursor.nextWindow(2000, 0).start, 700);  // nothing before W - lookback is read again
+}
+
 TEST(WindowCursorTest, OrderNewIndexesTheNewEventsInEmissionOrder) {
   CursorState s = fresh(0);
   s.watermark = 100;
