@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "agent/core/time_spec.h"
+#include "agent/sources/openai/source_telemetry.h"
 
 namespace siem {
 namespace {
@@ -20,67 +21,22 @@ std::string checkpointName(std::string_view source_id) {
 
 }  // namespace
 
-// Counts for stats() and forwards to the observer. Thread-safe.
-class OrganizationLogsSource::Telemetry final : public PullObserver {
+// The shared counters plus this variant's own: events skipped as created before start_at, which
+// are intentional discards.
+class OrganizationLogsSource::Telemetry final
+    : public SourceTelemetry<OrganizationLogsSourceStats> {
  public:
   Telemetry(std::shared_ptr<OpenAiSourceObserver> next,
             std::function<void(std::uint64_t)> on_discarded)
-      : next_(std::move(next)), on_discarded_(std::move(on_discarded)) {}
+      : SourceTelemetry(std::move(next)), on_discarded_(std::move(on_discarded)) {}
 
-  void onHttpRequest(int status, double seconds) override {
-    if (next_) next_->onHttpRequest(status, seconds);
-  }
-  void onError(std::string_view error_type) override {
-    count(error_type);
-    if (next_) next_->onError(error_type);
-  }
-  void onRetry(std::chrono::milliseconds delay) override {
-    update([](OrganizationLogsSourceStats& s) { ++s.retries; });
-    if (next_) next_->onRetry(delay);
-  }
-  void onUtf8Repaired() override {
-    count("invalid_utf8");
-    if (next_) next_->onUtf8Repaired();
-  }
-
-  void checkpointError(std::string_view error_type) {
-    count(error_type);
-    if (next_) next_->onCheckpointError(error_type);
-  }
-  void eventEmitted(std::string_view type, Outcome outcome, std::size_t bytes) {
-    update([](OrganizationLogsSourceStats& s) { ++s.events_emitted; });
-    if (next_) next_->onEventEmitted(type, outcome, bytes);
-  }
   void skipped(std::uint64_t n) {
     update([n](OrganizationLogsSourceStats& s) { s.skipped_before_start += n; });
     if (on_discarded_) on_discarded_(n);
   }
-  void cursor(std::int64_t watermark, std::int64_t now_unix, bool persisted) {
-    if (persisted) update([](OrganizationLogsSourceStats& s) { ++s.checkpoint_writes; });
-    if (next_) next_->onCursor(watermark, now_unix, persisted);
-  }
-  template <typename F>
-  void update(F&& f) {
-    std::lock_guard lock(mutex_);
-    f(stats_);
-  }
-  OrganizationLogsSourceStats snapshot() const {
-    std::lock_guard lock(mutex_);
-    return stats_;
-  }
 
  private:
-  void count(std::string_view error_type) {
-    std::lock_guard lock(mutex_);
-    auto it = stats_.errors.find(error_type);
-    if (it == stats_.errors.end()) it = stats_.errors.emplace(std::string(error_type), 0).first;
-    ++it->second;
-  }
-
-  std::shared_ptr<OpenAiSourceObserver> next_;
   std::function<void(std::uint64_t)> on_discarded_;
-  mutable std::mutex mutex_;  // guards stats_
-  OrganizationLogsSourceStats stats_;
 };
 
 OrganizationLogsSource::OrganizationLogsSource(const SourceConfig& config,

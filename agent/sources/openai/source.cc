@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "agent/core/time_spec.h"
+#include "agent/sources/openai/source_telemetry.h"
 
 namespace siem {
 namespace {
@@ -19,72 +20,14 @@ constexpr std::uint32_t kMaxEmptyPagesInARow = 5;
 
 }  // namespace
 
-// Counts for stats() and forwards to the observer. Thread-safe.
-class OpenAiAuditLogSource::Telemetry final : public PullObserver {
+// The shared counters plus the audit_logs source's own: windows narrowed during a backfill.
+class OpenAiAuditLogSource::Telemetry final : public SourceTelemetry<OpenAiSourceStats> {
  public:
-  explicit Telemetry(std::shared_ptr<OpenAiSourceObserver> next) : next_(std::move(next)) {}
+  using SourceTelemetry::SourceTelemetry;
 
-  void onHttpRequest(int status, double seconds) override {
-    if (next_) next_->onHttpRequest(status, seconds);
-  }
-  void onError(std::string_view error_type) override {
-    count(error_type);
-    if (next_) next_->onError(error_type);
-  }
-  void onRetry(std::chrono::milliseconds delay) override {
-    {
-      std::lock_guard lock(mutex_);
-      ++stats_.retries;
-    }
-    if (next_) next_->onRetry(delay);
-  }
-  void onUtf8Repaired() override {
-    count("invalid_utf8");
-    if (next_) next_->onUtf8Repaired();
-  }
-
-  void checkpointError(std::string_view error_type) {
-    count(error_type);
-    if (next_) next_->onCheckpointError(error_type);
-  }
-  void eventEmitted(std::string_view type, Outcome outcome, std::size_t bytes) {
-    {
-      std::lock_guard lock(mutex_);
-      ++stats_.events_emitted;
-    }
-    if (next_) next_->onEventEmitted(type, outcome, bytes);
-  }
   void windowHalved() {
-    if (next_) next_->onWindowHalved();
+    if (next() != nullptr) next()->onWindowHalved();
   }
-  void cursor(std::int64_t watermark, std::int64_t now_unix, bool persisted) {
-    if (persisted) {
-      std::lock_guard lock(mutex_);
-      ++stats_.checkpoint_writes;
-    }
-    if (next_) next_->onCursor(watermark, now_unix, persisted);
-  }
-  template <typename F>
-  void update(F&& f) {
-    std::lock_guard lock(mutex_);
-    f(stats_);
-  }
-  OpenAiSourceStats snapshot() const {
-    std::lock_guard lock(mutex_);
-    return stats_;
-  }
-
- private:
-  void count(std::string_view error_type) {
-    std::lock_guard lock(mutex_);
-    auto it = stats_.errors.find(error_type);
-    if (it == stats_.errors.end()) it = stats_.errors.emplace(std::string(error_type), 0).first;
-    ++it->second;
-  }
-
-  std::shared_ptr<OpenAiSourceObserver> next_;
-  mutable std::mutex mutex_;  // guards stats_
-  OpenAiSourceStats stats_;
 };
 
 OpenAiAuditLogSource::OpenAiAuditLogSource(const SourceConfig& config,
