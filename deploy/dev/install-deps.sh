@@ -6,6 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl python3 clang-format
   libcurl4-openssl-dev libsimdjson-dev libyaml-cpp-dev librdkafka-dev prometheus-cpp-dev
   libexpected-dev libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev zlib1g-dev libssl-dev
+  libisal-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   prometheus   # promtool, for the metrics and alert-rule checks
   kcat         # a real Kafka consumer, for the Kafka sink's tests
