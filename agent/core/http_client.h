@@ -19,6 +19,7 @@
 
 #include "agent/api/result.h"
 #include "agent/config/config.h"
+#include "agent/core/gzip.h"  // gzipCompress/gzipDecompress, used with this client
 
 namespace siem {
 
@@ -47,8 +48,9 @@ struct HttpRequest {
 struct HttpResponse {
   int status = 0;
   HttpHeaders headers;
-  // Decoded body (gzip/deflate undone). Its capacity leaves room for simdjson's padding, so a
-  // parser may read it through a padded view without copying.
+  // Decoded body (a `Content-Encoding: gzip` undone when HttpClientOptions::accept_gzip is on).
+  // Its capacity leaves room for simdjson's padding, so a parser may read it through a padded
+  // view without copying.
   std::string body;
 };
 
@@ -56,8 +58,8 @@ enum class TransportErrorKind : std::uint8_t {
   kTimeout,     // the request did not complete in time
   kConnection,  // DNS, connect, reset, or the peer closed mid-response
   kTls,         // handshake, certificate or key problems
-  kTooLarge,    // the response body exceeded HttpClientOptions::max_response_bytes
-  kOther,
+  kTooLarge,    // the response body, sent or decoded, exceeded max_response_bytes
+  kOther,       // among others: a gzip body that does not decode, an unknown Content-Encoding
 };
 
 std::string_view toString(TransportErrorKind kind);
@@ -71,10 +73,12 @@ using HttpResult = tl::expected<HttpResponse, TransportError>;
 
 struct HttpClientOptions {
   TlsConfig tls;
-  std::size_t max_response_bytes = 32u << 20;
+  std::size_t max_response_bytes = 32u << 20;  // both as received and once decoded
   std::chrono::milliseconds connect_timeout{10'000};
-  std::string user_agent;   // sent when the request has no User-Agent header
-  bool accept_gzip = true;  // ask for compressed responses and decode them
+  std::string user_agent;  // sent when the request has no User-Agent header
+  // Send `Accept-Encoding: gzip` (unless the request has its own) and decode gzip responses
+  // (with ISA-L). Off: no Accept-Encoding, and bodies are returned as received.
+  bool accept_gzip = true;
 };
 
 class HttpClient {
@@ -112,11 +116,6 @@ class CurlGlobal {
  private:
   bool ok_ = false;
 };
-
-// gzip-compresses `data` (a complete gzip member, for `Content-Encoding: gzip` request bodies).
-Result<std::string> gzipCompress(std::string_view data, int level = 6);
-// Undoes gzipCompress (tests and receivers); fails beyond `max_bytes` of output.
-Result<std::string> gzipDecompress(std::string_view data, std::size_t max_bytes = 64u << 20);
 
 // Parses a Retry-After value: delay-seconds, or an HTTP-date compared with `now`. A date in the
 // past is a zero delay. nullopt when the value is neither.
