@@ -72,6 +72,8 @@ std::shared_ptr<const ComponentOptions> parseSplunkHecSinkOptions(ConfigMap& map
   o.compression = map.choice<HecCompression>(
       "compression", o.compression,
       {{"gzip", HecCompression::kGzip}, {"none", HecCompression::kNone}});
+  // 1 (the default) compresses with ISA-L; 2-9 with zlib at that level, more CPU for a smaller
+  // wire (see gzip.h). zlib's 0 (stored, no compression) has no use here: `compression: none`.
   o.compression_level =
       static_cast<int>(map.integer("compression_level", o.compression_level, 1, 9));
   o.max_event_bytes =
