@@ -72,6 +72,23 @@ def check_auth_and_encoding(c):
     expect(c.event(gzip.compress(b'{"event":"zipped"}'), headers={"Content-Encoding": "gzip"}),
            200, 0)
     assert body_text(c.rx.events()[-1]) == "zipped"
+    # Content codings are case-insensitive; members may follow one another (RFC 1952).
+    expect(c.event(gzip.compress(b'{"event":"z1"}') + gzip.compress(b'{"event":"z2"}'),
+                   headers={"Content-Encoding": "GZip"}), 200, 0)
+    assert [body_text(e) for e in c.rx.events()[-2:]] == ["z1", "z2"]
+    # A gzip body with a bad event in the middle keeps the events before it.
+    n = len(c.rx.events())
+    expect(c.event(gzip.compress(b'{"event":"g1"}\n{"event":"g2"}{"event":""}{"event":"g4"}'),
+                   headers={"Content-Encoding": "gzip"}), 400, 13, invalid_event_number=2)
+    assert [body_text(e) for e in c.rx.events()[n:]] == ["g1", "g2"]
+    # Undecodable gzip (truncated, corrupt, not gzip at all) is invalid data, nothing indexed.
+    zipped = gzip.compress(b'{"event":"never"}' * 50)
+    for bad in (zipped[:len(zipped) // 2], zipped[:10] + bytes(b ^ 0xFF for b in zipped[10:]),
+                b'{"event":"plain"}'):
+        expect(c.event(bad, headers={"Content-Encoding": "gzip"}), 400, 6, invalid_event_number=0)
+    assert len(c.rx.events()) == n + 2
+    # An empty gzip body has no data, like an empty plain one.
+    expect(c.event(b"", headers={"Content-Encoding": "gzip"}), 400, 5)
 
 
 def body_text(e):
@@ -80,6 +97,7 @@ def body_text(e):
 
 def check_body_rules(c):
     rx = c.rx
+    expect(c.event(""), 400, 5)
     expect(c.event("  \n "), 400, 5)
     before = len(rx.events())
     # Concatenated with and without whitespace; metadata and time kept as sent.

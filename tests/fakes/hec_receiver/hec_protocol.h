@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -87,6 +88,34 @@ struct ParseResult {
 // `sourcetype`, `index` not strings -> 6; `fields` not a flat object of strings or arrays of
 // strings -> 15; `index` not allowed -> 7. An empty body (only whitespace) is not handled here:
 // the caller answers code 5.
+//
+// Reusable across requests (its buffers grow to the largest body seen and stay), not thread-safe:
+// one per thread at a time.
+class EventParser {
+ public:
+  // Bytes the body passed to parse() must have readable after its end (simdjson reads ahead).
+  static constexpr std::size_t kPadding = 64;
+
+  EventParser();
+  ~EventParser();
+  EventParser(const EventParser&) = delete;
+  EventParser& operator=(const EventParser&) = delete;
+
+  // Splits and validates the body in one simdjson pass over the whole of it. When that pass meets
+  // anything but a clean sequence of JSON objects, the answer comes from parseBySplitting(), so
+  // both always agree. `body` must be followed by kPadding readable bytes.
+  ParseResult parse(std::string_view body, const ParseOptions& options);
+
+  // The reference: finds each object's end by matching brackets, then parses it alone. Slower;
+  // decides every malformed body (which event is bad, which are kept). Needs no padding.
+  ParseResult parseBySplitting(std::string_view body, const ParseOptions& options);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// parse() with a one-off parser, for callers without padded bodies.
 ParseResult parseEventBody(std::string_view body, const ParseOptions& options);
 
 // True for an 8-4-4-4-12 hexadecimal GUID.

@@ -210,6 +210,64 @@ void HecReceiver::install(httplib::Server& server) {
   });
 }
 
+// Holds a workspace from the pool for one request and gives it back afterwards.
+class HecReceiver::WorkspaceLease {
+ public:
+  explicit WorkspaceLease(HecReceiver& owner) : owner_(owner) {
+    {
+      std::lock_guard lock(owner_.pool_mutex_);
+      if (!owner_.pool_.empty()) {
+        workspace_ = std::move(owner_.pool_.back());
+        owner_.pool_.pop_back();
+      }
+    }
+    if (!workspace_) workspace_ = std::make_unique<Workspace>();
+  }
+  ~WorkspaceLease() {
+    // A body far above the usual size does not keep its memory once answered.
+    constexpr std::size_t kKeepBytes = std::size_t{64} << 20;
+    if (workspace_->wire.capacity() > kKeepBytes) workspace_->wire = std::string();
+    if (workspace_->decoded.capacity() > kKeepBytes) workspace_->decoded = std::string();
+    std::lock_guard lock(owner_.pool_mutex_);
+    owner_.pool_.push_back(std::move(workspace_));
+  }
+  WorkspaceLease(const WorkspaceLease&) = delete;
+  WorkspaceLease& operator=(const WorkspaceLease&) = delete;
+
+  Workspace* operator->() const { return workspace_.get(); }
+
+ private:
+  HecReceiver& owner_;
+  std::unique_ptr<Workspace> workspace_;
+};
+
+bool HecReceiver::readWireBody(const httplib::Request& req, const httplib::ContentReader& reader,
+                               std::size_t cap, std::string& out, std::size_t& seen) {
+  out.clear();
+  seen = 0;
+  bool too_large = false;
+  if (auto announced = parseInt(req.get_header_value("Content-Length")); announced) {
+    if (static_cast<std::size_t>(*announced) > cap) {
+      too_large = true;
+    } else {
+      out.reserve(static_cast<std::size_t>(*announced) + EventParser::kPadding);
+    }
+  }
+  // Over the cap, the rest is drained and discarded so the client still reads the 413.
+  reader([&](const char* data, std::size_t size) {
+    seen += size;
+    if (seen > cap) {
+      too_large = true;
+      out.clear();
+      out.shrink_to_fit();
+      return seen <= cap + kDrainSlack;
+    }
+    if (!too_large) out.append(data, size);
+    return true;
+  });
+  return !too_large;
+}
+
 HecReceiver::Body HecReceiver::readBody(const httplib::Request& req,
                                         const httplib::ContentReader& reader) {
   std::size_t cap = 0;
@@ -219,25 +277,12 @@ HecReceiver::Body HecReceiver::readBody(const httplib::Request& req,
   }
   Body body;
   std::size_t seen = 0;
-  const std::string length = req.get_header_value("Content-Length");
-  if (auto announced = parseInt(length); announced && static_cast<std::size_t>(*announced) > cap) {
-    body.too_large = true;
-  }
-  // Over the cap, the rest is drained and discarded so the client still reads the 413.
-  reader([&](const char* data, std::size_t size) {
-    seen += size;
-    if (seen > cap) {
-      body.too_large = true;
-      body.text.clear();
-      body.text.shrink_to_fit();
-      return seen <= cap + kDrainSlack;
-    }
-    if (!body.too_large) body.text.append(data, size);
-    return true;
-  });
+  body.too_large = !readWireBody(req, reader, cap, body.text, seen);
   std::lock_guard lock(mutex_);
   body_bytes_ += seen;
-  if (auto announced = parseInt(length)) wire_bytes_ += static_cast<std::uint64_t>(*announced);
+  if (auto announced = parseInt(req.get_header_value("Content-Length"))) {
+    wire_bytes_ += static_cast<std::uint64_t>(*announced);
+  }
   return body;
 }
 
@@ -312,15 +357,49 @@ std::optional<std::uint64_t> HecReceiver::index(std::vector<IndexedEvent>&& even
 
 void HecReceiver::handleEvent(const httplib::Request& req, httplib::Response& res,
                               const httplib::ContentReader& reader, bool raw) {
-  Body body = readBody(req, reader);
-  std::uint64_t request = 0;
   const std::string encoding = lower(trim(req.get_header_value("Content-Encoding")));
+  // The body is decoded here rather than by cpp-httplib (zlib, 16 KiB at a time, a callback per
+  // piece): into reused storage, with the cap on the decoded size. cpp-httplib decodes whenever
+  // the request names an encoding, so the header is taken away before the body is read; the
+  // request is the server's own mutable object, handed to handlers as const.
+  if (req.has_header("Content-Encoding")) {
+    const_cast<httplib::Request&>(req).headers.erase("Content-Encoding");
+  }
+  WorkspaceLease workspace(*this);
+  std::size_t cap = 0;
   {
     std::lock_guard lock(mutex_);
+    cap = settings_.max_content_length;
+  }
+  std::size_t seen = 0;
+  bool too_large = !readWireBody(req, reader, cap, workspace->wire, seen);
+  bool corrupt = false;
+  std::string_view body;  // followed by EventParser::kPadding readable bytes
+  std::size_t decoded_bytes = seen;
+  if (!too_large && encoding == "gzip") {
+    std::size_t size = 0;
+    const GunzipStatus status = workspace->gunzip.decode(
+        workspace->wire, cap, EventParser::kPadding, workspace->decoded, size);
+    too_large = status == GunzipStatus::kTooLarge;
+    corrupt = status == GunzipStatus::kInvalid || status == GunzipStatus::kTruncated;
+    if (status == GunzipStatus::kOk) body = std::string_view(workspace->decoded.data(), size);
+    decoded_bytes = size;
+  } else if (!too_large) {
+    const std::size_t size = workspace->wire.size();
+    workspace->wire.append(EventParser::kPadding, ' ');
+    body = std::string_view(workspace->wire.data(), size);
+  }
+  std::uint64_t request = 0;
+  {
+    std::lock_guard lock(mutex_);
+    body_bytes_ += decoded_bytes;
+    if (auto announced = parseInt(req.get_header_value("Content-Length"))) {
+      wire_bytes_ += static_cast<std::uint64_t>(*announced);
+    }
     request = ++event_requests_;
     if (encoding == "gzip") ++gzip_requests_;
   }
-  if (body.too_large) {
+  if (too_large) {
     res.set_header("Connection", "close");
     sendJson(res, 413, R"({"text":"Content-Length exceeds max_content_length"})");
     return;
@@ -376,12 +455,15 @@ void HecReceiver::handleEvent(const httplib::Request& req, httplib::Response& re
     }
   }
 
-  if (trim(body.text).empty()) return reply(res, codeReply(kNoData));
-
   ParseResult parsed;
-  if (raw) {
+  if (corrupt) {
+    // An undecodable body fails at its first event, as unparsable JSON would.
+    parsed.error_code = kInvalidDataFormat;
+  } else if (trim(body).empty()) {
+    return reply(res, codeReply(kNoData));
+  } else if (raw) {
     // Raw: every non-empty line is one event; metadata comes from the query string.
-    std::string_view rest = body.text;
+    std::string_view rest = body;
     while (!rest.empty()) {
       const auto nl = rest.find('\n');
       const std::string_view line = trim(rest.substr(0, nl));
@@ -402,7 +484,7 @@ void HecReceiver::handleEvent(const httplib::Request& req, httplib::Response& re
       std::lock_guard lock(mutex_);
       allowed = settings_.allowed_indexes;
     }
-    parsed = parseEventBody(body.text, ParseOptions{&allowed, options_.record_events});
+    parsed = workspace->parser.parse(body, ParseOptions{&allowed, options_.record_events});
   }
 
   // A partial fault cuts the batch where it says (never past a real error or the last event),

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -16,6 +17,7 @@
 
 #include <httplib.h>
 
+#include "tests/fakes/hec_receiver/gunzip.h"
 #include "tests/fakes/hec_receiver/hec_protocol.h"
 
 namespace siem::hec_fake {
@@ -85,8 +87,21 @@ class HecReceiver {
     std::string text;
     bool too_large = false;
   };
+  // What one event request needs, kept between requests so a body costs no allocation once the
+  // buffers have grown to the usual size. A handler takes one from the pool and gives it back.
+  struct Workspace {
+    EventParser parser;
+    Gunzip gunzip;
+    std::string wire;     // the body as sent; its capacity leaves room for the parser's padding
+    std::string decoded;  // gzip output; its size is working room (see Gunzip::decode)
+  };
+  class WorkspaceLease;
 
   Body readBody(const httplib::Request& req, const httplib::ContentReader& reader);
+  // Reads the body as sent into `out` (reusing its storage); false when it passes the cap, in
+  // which case `out` is emptied and the rest drained. `seen` counts the bytes read.
+  bool readWireBody(const httplib::Request& req, const httplib::ContentReader& reader,
+                    std::size_t cap, std::string& out, std::size_t& seen);
   // nullopt when authorized; else the code to answer (1..4, 16).
   std::optional<int> authorize(const httplib::Request& req);
   // The request's channel (header or ?channel=), or empty.
@@ -111,6 +126,9 @@ class HecReceiver {
   void controlSettings(const httplib::Request& req, httplib::Response& res);
 
   const ReceiverOptions options_;
+
+  std::mutex pool_mutex_;  // guards pool_
+  std::vector<std::unique_ptr<Workspace>> pool_;
 
   std::mutex mutex_;  // guards every member below
   ReceiverSettings settings_;
