@@ -119,11 +119,12 @@ std::optional<std::size_t> EventStore::find(std::string_view id) const {
   return positionOf(*number);
 }
 
-tl::expected<PageSelection, ApiError> EventStore::selectIngested(const ListQuery& query,
-                                                                 std::size_t limit,
-                                                                 UnknownCursorPolicy unknown_cursor,
-                                                                 bool repeat_cursor_page) const {
-  PageSelection page;
+tl::expected<bool, ApiError> EventStore::selectIngested(const ListQuery& query, std::size_t limit,
+                                                        UnknownCursorPolicy unknown_cursor,
+                                                        bool repeat_cursor_page,
+                                                        std::vector<std::size_t>& positions) const {
+  positions.clear();
+  bool has_more = false;
   const auto n = static_cast<std::ptrdiff_t>(ingested_.size());
   // "Forward" is the response order: toward later ingestion with order=asc.
   const std::ptrdiff_t forward = query.order == Order::kOldestFirst ? 1 : -1;
@@ -135,7 +136,7 @@ tl::expected<PageSelection, ApiError> EventStore::selectIngested(const ListQuery
     const auto number = parseAuditLogId(cursor);
     const auto it = number ? entry_of_id_.find(*number) : entry_of_id_.end();
     if (it == entry_of_id_.end()) {
-      if (unknown_cursor == UnknownCursorPolicy::kEmptyPage) return page;
+      if (unknown_cursor == UnknownCursorPolicy::kEmptyPage) return false;
       const std::string param = query.after ? "after" : "before";
       return tl::unexpected(ApiError{
           400, "Invalid '" + param + "': no organization log with id '" + cursor + "' exists.",
@@ -153,17 +154,14 @@ tl::expected<PageSelection, ApiError> EventStore::selectIngested(const ListQuery
     }
   }
   for (std::ptrdiff_t i = start; i >= 0 && i < n; i += step) {
-    if (page.positions.size() == limit) {
-      page.has_more = true;
+    if (positions.size() == limit) {
+      has_more = true;
       break;
     }
-    if (auto pos = positionOf(ingested_[static_cast<std::size_t>(i)])) {
-      page.positions.push_back(*pos);
-    }
+    if (auto pos = positionOf(ingested_[static_cast<std::size_t>(i)])) positions.push_back(*pos);
   }
-  if (reverse_at_end) std::reverse(page.positions.begin(), page.positions.end());
-  if (repeat_cursor_page) page.has_more = true;
-  return page;
+  if (reverse_at_end) std::reverse(positions.begin(), positions.end());
+  return has_more || repeat_cursor_page;
 }
 
 std::string EventStore::idAt(std::size_t position) const {
@@ -201,8 +199,10 @@ bool contains(const std::vector<std::uint32_t>& set, std::uint32_t value) {
 
 }  // namespace
 
-tl::expected<PageSelection, ApiError> EventStore::select(const ListQuery& query, std::size_t limit,
-                                                         UnknownCursorPolicy unknown_cursor) const {
+tl::expected<bool, ApiError> EventStore::select(const ListQuery& query, std::size_t limit,
+                                                UnknownCursorPolicy unknown_cursor,
+                                                std::vector<std::size_t>& positions) const {
+  positions.clear();
   // --- compile the filters ---
   std::vector<bool> wanted_types;
   if (!query.event_types.empty()) {
@@ -259,16 +259,15 @@ tl::expected<PageSelection, ApiError> EventStore::select(const ListQuery& query,
   std::int64_t hi = std::numeric_limits<std::int64_t>::max();
   if (query.gte) lo = std::max(lo, *query.gte);
   if (query.gt) {
-    if (*query.gt == hi) return PageSelection{};
+    if (*query.gt == hi) return false;
     lo = std::max(lo, *query.gt + 1);
   }
   if (query.lte) hi = std::min(hi, *query.lte);
-  PageSelection page;
   if (query.lt) {
-    if (*query.lt == std::numeric_limits<std::int64_t>::min()) return page;
+    if (*query.lt == std::numeric_limits<std::int64_t>::min()) return false;
     hi = std::min(hi, *query.lt - 1);
   }
-  if (lo > hi) return page;
+  if (lo > hi) return false;
   const auto by_time_lo = [](const Record& r, std::int64_t t) { return r.effective_at < t; };
   const auto by_time_hi = [](std::int64_t t, const Record& r) { return t < r.effective_at; };
   const auto begin = static_cast<std::ptrdiff_t>(
@@ -286,7 +285,7 @@ tl::expected<PageSelection, ApiError> EventStore::select(const ListQuery& query,
     const std::string& cursor = query.after ? *query.after : *query.before;
     const auto pos = find(cursor);
     if (!pos) {
-      if (unknown_cursor == UnknownCursorPolicy::kEmptyPage) return page;
+      if (unknown_cursor == UnknownCursorPolicy::kEmptyPage) return false;
       const std::string param = query.after ? "after" : "before";
       return tl::unexpected(
           ApiError{400, "Invalid '" + param + "': no audit log with id '" + cursor + "' exists.",
@@ -308,16 +307,17 @@ tl::expected<PageSelection, ApiError> EventStore::select(const ListQuery& query,
     start = std::max(start, begin);
   }
 
+  bool has_more = false;
   for (std::ptrdiff_t i = start; i >= begin && i < end; i += step) {
     if (!matches(records_[static_cast<std::size_t>(i)])) continue;
-    if (page.positions.size() == limit) {
-      page.has_more = true;
+    if (positions.size() == limit) {
+      has_more = true;
       break;
     }
-    page.positions.push_back(static_cast<std::size_t>(i));
+    positions.push_back(static_cast<std::size_t>(i));
   }
-  if (reverse_at_end) std::reverse(page.positions.begin(), page.positions.end());
-  return page;
+  if (reverse_at_end) std::reverse(positions.begin(), positions.end());
+  return has_more;
 }
 
 namespace {

@@ -60,11 +60,6 @@ class Arena {
 
 enum class UnknownCursorPolicy : std::uint8_t { kError, kEmptyPage };
 
-struct PageSelection {
-  std::vector<std::size_t> positions;  // store positions, in response order
-  bool has_more = false;
-};
-
 // Not thread-safe; the Simulator guards it (readers shared, writers exclusive).
 class EventStore {
  public:
@@ -76,19 +71,23 @@ class EventStore {
   std::size_t size() const { return records_.size(); }
   std::size_t jsonBytes() const { return arena_.bytes(); }
 
-  // Applies every filter of `query` and pages from its cursor. `limit` overrides query.limit
-  // (SIZE_MAX = everything, for /_sim/ids). Errors are 400s about the query (unknown event type,
-  // tenant scope mismatch, unknown cursor under kError).
-  tl::expected<PageSelection, ApiError> select(const ListQuery& query, std::size_t limit,
-                                               UnknownCursorPolicy unknown_cursor) const;
+  // Applies every filter of `query` and pages from its cursor: replaces `positions` with the
+  // selected store positions in response order (the caller's vector, so a warm one allocates
+  // nothing) and returns has_more. `limit` overrides query.limit (SIZE_MAX = everything, for
+  // /_sim/ids). Errors are 400s about the query (unknown event type, tenant scope mismatch,
+  // unknown cursor under kError).
+  tl::expected<bool, ApiError> select(const ListQuery& query, std::size_t limit,
+                                      UnknownCursorPolicy unknown_cursor,
+                                      std::vector<std::size_t>& positions) const;
 
   // The seed variant's listing: every event (no filters), in ingestion order (`order` asc) or its
   // reverse (desc), paged by `after`/`before` like select(). With `repeat_cursor_page` (the
   // `loop_cursor` fault) an `after=<id>` request gets the page that ends at <id> instead, with
   // has_more true: the previous page again, so the cursor never advances.
-  tl::expected<PageSelection, ApiError> selectIngested(const ListQuery& query, std::size_t limit,
-                                                       UnknownCursorPolicy unknown_cursor,
-                                                       bool repeat_cursor_page) const;
+  tl::expected<bool, ApiError> selectIngested(const ListQuery& query, std::size_t limit,
+                                              UnknownCursorPolicy unknown_cursor,
+                                              bool repeat_cursor_page,
+                                              std::vector<std::size_t>& positions) const;
 
   std::optional<std::size_t> find(std::string_view id) const;
 
@@ -98,6 +97,7 @@ class EventStore {
   void appendOrganizationLogJson(std::string& out, std::size_t position) const;
 
   std::string idAt(std::size_t position) const;
+  std::uint64_t idNumberAt(std::size_t position) const { return records_[position].id_number; }
   std::int64_t effectiveAtAt(std::size_t position) const { return records_[position].effective_at; }
   std::string_view typeAt(std::size_t position) const {
     return catalog_.at(records_[position].type).name;

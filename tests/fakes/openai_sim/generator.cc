@@ -190,11 +190,18 @@ struct World {
   }
 };
 
-std::string formatAuditLogId(std::uint64_t number) {
-  std::string out(kIdPrefix);
-  for (int shift = 60; shift >= 0; shift -= 4) {
-    out.push_back(kHexDigits[(number >> shift) & 0xF]);
+void appendAuditLogId(std::string& out, std::uint64_t number) {
+  char text[kIdPrefix.size() + 16];
+  std::copy(kIdPrefix.begin(), kIdPrefix.end(), text);
+  for (std::size_t i = 0; i < 16; ++i) {
+    text[kIdPrefix.size() + i] = kHexDigits[(number >> (60 - 4 * i)) & 0xF];
   }
+  out.append(text, sizeof(text));
+}
+
+std::string formatAuditLogId(std::uint64_t number) {
+  std::string out;
+  appendAuditLogId(out, number);
   return out;
 }
 

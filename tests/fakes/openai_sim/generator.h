@@ -34,6 +34,8 @@ std::uint64_t mix64(std::uint64_t value);
 // Audit-log ids are `audit_log-` + 16 lower-case hex digits; ordering the strings equals ordering
 // the numbers, which lets the store keep ids as integers.
 std::string formatAuditLogId(std::uint64_t number);
+// Appends the id to `out` (unquoted) without a temporary string.
+void appendAuditLogId(std::string& out, std::uint64_t number);
 std::optional<std::uint64_t> parseAuditLogId(std::string_view id);
 
 enum class ActorKind : std::uint8_t {

@@ -218,12 +218,35 @@ std::optional<ApiError> SimServer::authorize(const httplib::Request& req) const 
   return std::nullopt;
 }
 
+SimServer::ScratchPool::Lease SimServer::ScratchPool::acquire() {
+  std::unique_ptr<PageScratch> scratch;
+  {
+    std::lock_guard lock(mutex_);
+    if (!free_.empty()) {
+      scratch = std::move(free_.back());
+      free_.pop_back();
+    }
+  }
+  if (!scratch) scratch = std::make_unique<PageScratch>();
+  return Lease(scratch.release(), Return{this});
+}
+
+void SimServer::ScratchPool::release(PageScratch* scratch) {
+  std::unique_ptr<PageScratch> owned(scratch);
+  // A page holds at most 100 events; storage grown beyond that (a huge event) is not kept.
+  constexpr std::size_t kKeepBytes = 4 << 20;
+  if (owned->body.capacity() > kKeepBytes) return;
+  std::lock_guard lock(mutex_);
+  free_.push_back(std::move(owned));
+}
+
 void SimServer::sendJson(httplib::Response& res, int status, std::string body) {
   res.status = status;
   res.set_content(std::move(body), "application/json");
 }
 
-void SimServer::sendPage(const httplib::Request& req, httplib::Response& res, std::string body) {
+void SimServer::sendPage(const httplib::Request& req, httplib::Response& res,
+                         std::string_view body) {
   // Pages are compressed here at zlib level 1 rather than by cpp-httplib, which always uses the
   // default level 6: clients decode both alike, and the simulator, which shares the machine with
   // the agent in benchmarks, spends a third of the CPU. cpp-httplib compresses only a Content-Type
@@ -231,13 +254,16 @@ void SimServer::sendPage(const httplib::Request& req, httplib::Response& res, st
   if (body.size() >= kCompressMinBytes &&
       req.get_header_value("Accept-Encoding").find("gzip") != std::string::npos) {
     if (auto compressed = gzipCompress(body, 1)) {
+      // Moved in: Response::set_content would copy it.
       res.status = 200;
+      res.body = std::move(*compressed);
+      res.set_header("Content-Type", "application/json; charset=utf-8");
       res.set_header("Content-Encoding", "gzip");
-      res.set_content(std::move(*compressed), "application/json; charset=utf-8");
       return;
     }
   }
-  sendJson(res, 200, std::move(body));
+  res.status = 200;
+  res.set_content(body.data(), body.size(), "application/json");
 }
 
 void SimServer::sendError(httplib::Response& res, const ApiError& error) {
@@ -347,20 +373,21 @@ void SimServer::listAuditLogs(const httplib::Request& req, httplib::Response& re
   } else if (fault && fault->kind == FaultKind::kWrongTypes) {
     style = PageStyle::kWrongTypes;
   }
-  auto page = simulator_.auditLogs(*query, style);
+  const ScratchPool::Lease scratch = scratch_.acquire();
+  auto page = simulator_.auditLogs(*query, style, *scratch);
   if (!page) {
     sendError(res, page.error());
     record("audit_logs", req, res.status, fault);
     return;
   }
-  std::string body = std::move(page->body);
+  std::string& body = scratch->body;
   if (fault && fault->kind == FaultKind::kMalformed) makeMalformed(body);
   if (fault && fault->kind == FaultKind::kTruncated) {
-    sendTruncated(res, std::move(body));
+    sendTruncated(res, body);
     record("audit_logs", req, 200, fault);
     return;
   }
-  sendPage(req, res, std::move(body));
+  sendPage(req, res, body);
   record("audit_logs", req, 200, fault);
 }
 
@@ -397,20 +424,21 @@ void SimServer::listOrganizationLogs(const httplib::Request& req, httplib::Respo
   } else if (fault && fault->kind == FaultKind::kWrongTypes) {
     style = PageStyle::kWrongTypes;
   }
-  auto page = simulator_.organizationLogs(*query, style);
+  const ScratchPool::Lease scratch = scratch_.acquire();
+  auto page = simulator_.organizationLogs(*query, style, *scratch);
   if (!page) {
     sendError(res, page.error());
     record("organization_logs", req, res.status, fault);
     return;
   }
-  std::string body = std::move(page->body);
+  std::string& body = scratch->body;
   if (fault && fault->kind == FaultKind::kMalformed) makeMalformed(body);
   if (fault && fault->kind == FaultKind::kTruncated) {
-    sendTruncated(res, std::move(body));
+    sendTruncated(res, body);
     record("organization_logs", req, 200, fault);
     return;
   }
-  sendPage(req, res, std::move(body));
+  sendPage(req, res, body);
   record("organization_logs", req, 200, fault);
 }
 

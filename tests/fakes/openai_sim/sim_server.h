@@ -5,8 +5,11 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <httplib.h>
 
@@ -29,6 +32,23 @@ class SimServer {
   httplib::Server& http() { return http_; }
 
  private:
+  // Hands out PageScratch objects and takes them back, so a page is built in storage that earlier
+  // requests already grew: no allocation (nor the page faults of fresh memory) per page.
+  class ScratchPool {
+   public:
+    struct Return {
+      ScratchPool* pool;
+      void operator()(PageScratch* scratch) const { pool->release(scratch); }
+    };
+    using Lease = std::unique_ptr<PageScratch, Return>;
+    Lease acquire();
+
+   private:
+    void release(PageScratch* scratch);
+    std::mutex mutex_;  // guards free_
+    std::vector<std::unique_ptr<PageScratch>> free_;
+  };
+
   struct RequestRecord {
     std::string endpoint;
     std::string target;
@@ -47,8 +67,8 @@ class SimServer {
   std::string nextRequestId();  // x-request-id of a /v1 response
   void sendError(httplib::Response& res, const ApiError& error);
   void sendJson(httplib::Response& res, int status, std::string body);
-  // A 200 page, gzip-compressed (level 1) when the client accepts it.
-  void sendPage(const httplib::Request& req, httplib::Response& res, std::string body);
+  // A 200 page, gzip-compressed (level 1) when the client accepts it. `body` is only read.
+  void sendPage(const httplib::Request& req, httplib::Response& res, std::string_view body);
   void record(std::string endpoint, const httplib::Request& req, int status,
               const std::optional<Fault>& fault);
 
@@ -62,6 +82,7 @@ class SimServer {
   Simulator& simulator_;
   ServerOptions options_;
   FaultQueue faults_;
+  ScratchPool scratch_;
   httplib::Server http_;
 
   mutable std::mutex stats_mutex_;  // guards the counters and recent_ below

@@ -15,12 +15,26 @@ const Catalog& registerUnknownTypes(Catalog& catalog, double unknown_fraction) {
   return catalog;
 }
 
-void appendEnvelopeTail(std::string& out, std::string_view first_id, std::string_view last_id,
-                        bool has_more) {
+// Closes `{"object":"list","data":[...` with the first/last ids of `positions` (null when empty).
+void appendEnvelopeTail(std::string& out, const EventStore& store,
+                        const std::vector<std::size_t>& positions, bool has_more) {
+  const auto append_id = [&](std::size_t position) {
+    out.push_back('"');
+    appendAuditLogId(out, store.idNumberAt(position));
+    out.push_back('"');
+  };
   out += R"(],"first_id":)";
-  appendJsonStringOrNull(out, first_id);
+  if (positions.empty()) {
+    out += "null";
+  } else {
+    append_id(positions.front());
+  }
   out += R"(,"last_id":)";
-  appendJsonStringOrNull(out, last_id);
+  if (positions.empty()) {
+    out += "null";
+  } else {
+    append_id(positions.back());
+  }
   out += R"(,"has_more":)";
   out += has_more ? "true" : "false";
   out += "}";
@@ -30,7 +44,7 @@ void appendEnvelopeTail(std::string& out, std::string_view first_id, std::string
 void appendWrongTypesOrganizationLog(std::string& out, const EventStore& store,
                                      std::size_t position) {
   out += R"({"id":)";
-  out += std::to_string(*parseAuditLogId(store.idAt(position)));
+  out += std::to_string(store.idNumberAt(position));
   out += R"(,"object":"organization.log","event":[)";
   appendJsonString(out, store.typeAt(position));
   out += R"(],"created_at":)";
@@ -79,27 +93,29 @@ std::vector<std::string> Simulator::generate(std::size_t count, std::int64_t at,
   return ids;
 }
 
-tl::expected<RenderedPage, ApiError> Simulator::auditLogs(const ListQuery& query,
-                                                          PageStyle style) const {
+tl::expected<std::size_t, ApiError> Simulator::auditLogs(const ListQuery& query, PageStyle style,
+                                                         PageScratch& scratch) const {
   std::shared_lock lock(mutex_);
-  auto selection =
-      store_.select(query, static_cast<std::size_t>(query.limit), options_.unknown_cursor);
-  if (!selection) return tl::unexpected(selection.error());
-  RenderedPage page;
-  page.count = selection->positions.size();
-  std::string& out = page.body;
-  std::size_t size = 128;
-  for (std::size_t pos : selection->positions) size += store_.auditLogJson(pos).size() + 1;
-  out.reserve(size);
+  std::vector<std::size_t>& positions = scratch.positions;
+  auto selected = store_.select(query, static_cast<std::size_t>(query.limit),
+                                options_.unknown_cursor, positions);
+  if (!selected) return tl::unexpected(selected.error());
+  std::string& out = scratch.body;
+  out.clear();
+  if (style != PageStyle::kWrongTypes) {
+    std::size_t size = 160;
+    for (std::size_t pos : positions) size += store_.auditLogJson(pos).size() + 1;
+    out.reserve(size);
+  }
   out += R"({"object":"list","data":[)";
   bool first = true;
-  for (std::size_t pos : selection->positions) {
+  for (std::size_t pos : positions) {
     if (!first) out.push_back(',');
     first = false;
     if (style == PageStyle::kWrongTypes) {
       // Valid JSON, wrong schema: numeric id, array type, string effective_at.
       out += R"({"id":)";
-      out += std::to_string(*parseAuditLogId(store_.idAt(pos)));
+      out += std::to_string(store_.idNumberAt(pos));
       out += R"(,"type":[)";
       appendJsonString(out, store_.typeAt(pos));
       out += R"(],"effective_at":)";
@@ -109,32 +125,30 @@ tl::expected<RenderedPage, ApiError> Simulator::auditLogs(const ListQuery& query
       out += store_.auditLogJson(pos);
     }
   }
-  const bool has_more = selection->has_more || style == PageStyle::kForceHasMore;
+  const bool has_more = *selected || style == PageStyle::kForceHasMore;
   if (style == PageStyle::kWrongTypes) {
     out += R"(],"first_id":0,"last_id":false,"has_more":)";
     out += has_more ? R"("true"})" : R"("false"})";
-    return page;
+  } else {
+    appendEnvelopeTail(out, store_, positions, has_more);
   }
-  const auto& positions = selection->positions;
-  appendEnvelopeTail(out, positions.empty() ? std::string() : store_.idAt(positions.front()),
-                     positions.empty() ? std::string() : store_.idAt(positions.back()), has_more);
-  return page;
+  return positions.size();
 }
 
-tl::expected<RenderedPage, ApiError> Simulator::organizationLogs(const ListQuery& query,
-                                                                 PageStyle style) const {
+tl::expected<std::size_t, ApiError> Simulator::organizationLogs(const ListQuery& query,
+                                                                PageStyle style,
+                                                                PageScratch& scratch) const {
   std::shared_lock lock(mutex_);
-  auto selection =
+  std::vector<std::size_t>& positions = scratch.positions;
+  auto selected =
       store_.selectIngested(query, static_cast<std::size_t>(query.limit), options_.unknown_cursor,
-                            style == PageStyle::kRepeatCursorPage);
-  if (!selection) return tl::unexpected(selection.error());
-  RenderedPage page;
-  page.count = selection->positions.size();
-  std::string& out = page.body;
-  out.reserve(64 + 512 * page.count);
+                            style == PageStyle::kRepeatCursorPage, positions);
+  if (!selected) return tl::unexpected(selected.error());
+  std::string& out = scratch.body;
+  out.clear();
   out += R"({"object":"list","data":[)";
   bool first = true;
-  for (std::size_t pos : selection->positions) {
+  for (std::size_t pos : positions) {
     if (!first) out.push_back(',');
     first = false;
     if (style == PageStyle::kWrongTypes) {
@@ -143,16 +157,14 @@ tl::expected<RenderedPage, ApiError> Simulator::organizationLogs(const ListQuery
       store_.appendOrganizationLogJson(out, pos);
     }
   }
-  const bool has_more = selection->has_more || style == PageStyle::kForceHasMore;
+  const bool has_more = *selected || style == PageStyle::kForceHasMore;
   if (style == PageStyle::kWrongTypes) {
     out += R"(],"first_id":0,"last_id":false,"has_more":)";
     out += has_more ? R"("true"})" : R"("false"})";
-    return page;
+  } else {
+    appendEnvelopeTail(out, store_, positions, has_more);
   }
-  const auto& positions = selection->positions;
-  appendEnvelopeTail(out, positions.empty() ? std::string() : store_.idAt(positions.front()),
-                     positions.empty() ? std::string() : store_.idAt(positions.back()), has_more);
-  return page;
+  return positions.size();
 }
 
 std::optional<std::string> Simulator::organizationLog(std::string_view id, PageStyle style) const {
@@ -170,13 +182,14 @@ std::optional<std::string> Simulator::organizationLog(std::string_view id, PageS
 
 tl::expected<std::string, ApiError> Simulator::ids(const ListQuery& query, bool tsv) const {
   std::shared_lock lock(mutex_);
-  auto selection =
-      store_.select(query, std::numeric_limits<std::size_t>::max(), options_.unknown_cursor);
-  if (!selection) return tl::unexpected(selection.error());
+  std::vector<std::size_t> positions;
+  auto selected = store_.select(query, std::numeric_limits<std::size_t>::max(),
+                                options_.unknown_cursor, positions);
+  if (!selected) return tl::unexpected(selected.error());
   std::string out;
-  out.reserve(selection->positions.size() * (tsv ? 64 : 27));
-  for (std::size_t pos : selection->positions) {
-    out += store_.idAt(pos);
+  out.reserve(positions.size() * (tsv ? 64 : 27));
+  for (std::size_t pos : positions) {
+    appendAuditLogId(out, store_.idNumberAt(pos));
     if (tsv) {
       out.push_back('\t');
       out += std::to_string(store_.effectiveAtAt(pos));

@@ -37,9 +37,11 @@ enum class PageStyle : std::uint8_t {
   kRepeatCursorPage,
 };
 
-struct RenderedPage {
+// Storage a response is built in. Reused across requests (see SimServer), so a warm one makes
+// serving a page allocation-free: the page is the events' pre-rendered JSON copied into `body`.
+struct PageScratch {
   std::string body;
-  std::size_t count = 0;
+  std::vector<std::size_t> positions;
 };
 
 // Thread-safe: list/get/ids take a shared lock, generate/clear an exclusive one.
@@ -56,13 +58,14 @@ class Simulator {
   std::vector<std::string> generate(std::size_t count, std::int64_t at, std::int64_t span_secs,
                                     const std::vector<std::string>& types);
 
-  // GET /v1/organization/audit_logs
-  tl::expected<RenderedPage, ApiError> auditLogs(const ListQuery& query, PageStyle style) const;
+  // GET /v1/organization/audit_logs: replaces scratch.body with the page; returns its event count.
+  tl::expected<std::size_t, ApiError> auditLogs(const ListQuery& query, PageStyle style,
+                                                PageScratch& scratch) const;
   // GET /v1/organization_logs: all events (tenant-scoped or not) in ingestion order (see
   // EventStore::selectIngested), seed-shaped. kWrongTypes gives seed-shaped fields of the wrong
-  // JSON types; kRepeatCursorPage the looping cursor.
-  tl::expected<RenderedPage, ApiError> organizationLogs(const ListQuery& query,
-                                                        PageStyle style = PageStyle::kNormal) const;
+  // JSON types; kRepeatCursorPage the looping cursor. Writes like auditLogs().
+  tl::expected<std::size_t, ApiError> organizationLogs(const ListQuery& query, PageStyle style,
+                                                       PageScratch& scratch) const;
   // GET /v1/organization_logs/{id} (kWrongTypes: the object with fields of the wrong types).
   std::optional<std::string> organizationLog(std::string_view id,
                                              PageStyle style = PageStyle::kNormal) const;
