@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 
 #include <emmintrin.h>
 
@@ -245,6 +246,36 @@ char* escapeInto(char* dst, const unsigned char* p, const unsigned char* end) {
 
 }  // namespace
 
+char* writeShortDecimal(char* dst, double value) {
+  // In this range fixed notation is never longer than scientific, so std::to_chars picks it too.
+  const double magnitude = std::fabs(value);
+  if (!(magnitude >= 1e-3 && magnitude < 1e4)) return nullptr;
+  static constexpr double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+  static constexpr std::uint64_t kIntPow10[] = {1,      10,      100,      1000,      10000,
+                                                100000, 1000000, 10000000, 100000000, 1000000000};
+  for (std::size_t k = 0; k < std::size(kPow10); ++k) {
+    // digits < 1e13 < 2^53 and 10^k are exact, so the division is the correctly rounded value
+    // of the decimal digits * 10^-k, which is what parsing that text yields: it round-trips
+    // exactly when the quotient is the value. The first k that does has the fewest digits, and
+    // as 10^-k exceeds the spacing of doubles below 1e4, no other digit string of that length
+    // round-trips.
+    const double digits = std::nearbyint(magnitude * kPow10[k]);
+    if (digits / kPow10[k] != magnitude) continue;
+    const auto n = static_cast<std::uint64_t>(digits);
+    if (value < 0) *dst++ = '-';
+    dst = std::to_chars(dst, dst + 24, n / kIntPow10[k]).ptr;
+    if (k == 0) return dst;
+    *dst++ = '.';
+    std::uint64_t fraction = n % kIntPow10[k];
+    for (std::size_t i = k; i > 0; --i) {
+      dst[i - 1] = static_cast<char>('0' + fraction % 10);
+      fraction /= 10;
+    }
+    return dst + k;
+  }
+  return nullptr;
+}
+
 bool JsonWriter::appendEscaped(std::string_view value, std::size_t* budget) {
   std::size_t limit = value.size();
   bool complete = true;
@@ -327,7 +358,8 @@ void JsonWriter::number(double value) {
   }
   separator();
   char* dst = room(32);
-  pos_ = std::to_chars(dst, dst + 32, value).ptr;
+  char* end = writeShortDecimal(dst, value);
+  pos_ = end != nullptr ? end : std::to_chars(dst, dst + 32, value).ptr;
   need_comma_ = true;
 }
 

@@ -233,6 +233,11 @@ class JsonWriter {
 // The calling thread's scratch buffer for JsonWriter::Scratch writers (one writer at a time).
 std::string& threadScratch();
 
+// Writes `value` as std::to_chars(double) does (shortest round-trip form) when it is a short
+// decimal (at most 9 fractional digits, 1e-3 <= |value| < 1e4: coordinates, scores) and returns
+// the end; returns nullptr, writing nothing, for any other value. `dst` needs 24 bytes.
+char* writeShortDecimal(char* dst, double value);
+
 // Replaces every invalid UTF-8 sequence in `in` with U+FFFD, using the same rules as the writer.
 // Used to repair an input document before parsing it.
 std::string sanitizeUtf8(std::string_view in);

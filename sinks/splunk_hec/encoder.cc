@@ -38,14 +38,47 @@ std::string_view verbOfType(std::string_view type) {
   return dot == std::string_view::npos ? type : type.substr(dot + 1);
 }
 
+// Appends `value` in decimal, zero-padded to at least `width` digits.
 void appendDigits(std::string& out, std::uint64_t value, int width) {
   char buffer[24];
-  int n = 0;
+  char* end = buffer + sizeof buffer;
+  char* p = end;
   do {
-    buffer[n++] = static_cast<char>('0' + value % 10);
+    *--p = static_cast<char>('0' + value % 10);
     value /= 10;
-  } while (value != 0 || n < width);
-  while (n > 0) out.push_back(buffer[--n]);
+  } while (value != 0 || end - p < width);
+  out.append(p, end);
+}
+
+// True when appendJsonString would copy `text` as it is (printable ASCII without `"` or `\`).
+bool plainJsonText(std::string_view text) {
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+// Appends `value` rendered for `event` as a JSON string, exactly as appendJsonString of the
+// rendered text would, but rendering in place (no temporary) in the common case of plain text.
+// Returns false, appending nothing, when the template renders empty.
+bool appendTemplateString(std::string& out, const HecTemplate& value, const Event& event) {
+  const std::size_t mark = out.size();
+  out.push_back('"');
+  value.appendTo(out, event);
+  const std::size_t text_at = mark + 1;
+  if (out.size() == text_at) {
+    out.resize(mark);
+    return false;
+  }
+  if (plainJsonText(std::string_view(out).substr(text_at))) {
+    out.push_back('"');
+    return true;
+  }
+  const std::string text = out.substr(text_at);
+  out.resize(mark);
+  appendJsonString(out, text);
+  return true;
 }
 
 void appendMetadata(std::string& out, std::string_view key, const HecTemplate& value,
@@ -55,12 +88,7 @@ void appendMetadata(std::string& out, std::string_view key, const HecTemplate& v
   out += ",\"";
   out += key;
   out += "\":";
-  const std::string text = value.render(event);
-  if (text.empty()) {
-    out.resize(mark);
-    return;
-  }
-  appendJsonString(out, text);
+  if (!appendTemplateString(out, value, event)) out.resize(mark);
 }
 
 }  // namespace
@@ -194,13 +222,15 @@ bool appendHecEnvelope(std::string& out, const Event& event, const HecEnvelopeFo
     out += ",\"fields\":{";
     bool any = false;
     for (const auto& [name, value] : format.fields) {
-      const std::string text = value.render(event);
-      if (text.empty()) continue;
+      const std::size_t field_at = out.size();
       if (any) out.push_back(',');
-      any = true;
       appendJsonString(out, name);
       out.push_back(':');
-      appendJsonString(out, text);
+      if (!appendTemplateString(out, value, event)) {
+        out.resize(field_at);
+        continue;
+      }
+      any = true;
     }
     if (any) {
       out.push_back('}');

@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <charconv>
+#include <cmath>
+#include <cstring>
 #include <limits>
+#include <random>
 #include <string>
 
 namespace siem {
@@ -143,6 +147,46 @@ TEST(JsonWriter, WritesNumbers) {
   w.endArray();
   w.finish();
   EXPECT_EQ(out, "[-9223372036854775808,18446744073709551615,37.7749,-0.5,null,null]");
+}
+
+// The short-decimal fast path must produce exactly what std::to_chars(double) does, or defer.
+TEST(JsonWriter, ShortDecimalsMatchToChars) {
+  std::mt19937_64 rng(7);
+  auto check = [](double v) {
+    char expected[32];
+    const char* expected_end = std::to_chars(expected, expected + sizeof expected, v).ptr;
+    char fast[32];
+    const char* fast_end = writeShortDecimal(fast, v);
+    if (fast_end == nullptr) return false;
+    EXPECT_EQ(std::string_view(fast, static_cast<std::size_t>(fast_end - fast)),
+              std::string_view(expected, static_cast<std::size_t>(expected_end - expected)))
+        << "value " << v;
+    return true;
+  };
+  int fast = 0;
+  for (int i = 0; i < 200000; ++i) {
+    // Decimal text as sources send it ("37.77490", "-122.4194", "0.0015"), parsed as they are.
+    const int decimals = static_cast<int>(rng() % 11);
+    std::string text = rng() % 2 == 0 ? "-" : "";
+    text += std::to_string(rng() % (i % 3 == 0 ? 10 : 20000));
+    if (decimals > 0) {
+      text += '.';
+      for (int d = 0; d < decimals; ++d) text += static_cast<char>('0' + rng() % 10);
+    }
+    double v = 0;
+    std::from_chars(text.data(), text.data() + text.size(), v);
+    fast += check(v) ? 1 : 0;
+    // Arbitrary bit patterns and their neighbours.
+    std::uint64_t bits = rng();
+    std::memcpy(&v, &bits, sizeof v);
+    if (std::isfinite(v)) check(v);
+    check(std::nextafter(1234.5678, 0.0) + static_cast<double>(i % 7));
+  }
+  for (const double v : {0.001, -0.001, 0.00099999, 9999.999999999, 1e4, 0.1, 0.2, 0.3, 1.0, 0.5,
+                         -122.4194, 37.7749, 1e-3 * 3, 0.1 + 0.2, 4095.9999999995}) {
+    check(v);
+  }
+  EXPECT_GT(fast, 100000);  // the fast path does take the common inputs
 }
 
 TEST(JsonWriter, OutputOfArbitraryBytesIsValidJson) {
