@@ -72,8 +72,9 @@ class Pipeline {
   Result<void> assemble(std::vector<std::unique_ptr<Source>> sources,
                         std::vector<std::unique_ptr<Sink>> sinks);
   void onTerminal(std::span<const EventPtr> events);
-  std::optional<std::uint64_t> emit(SourceSlot& slot, std::uint64_t& next_seq, Event event,
-                                    std::stop_token stop);
+  // Takes `event` by rvalue reference: moved once, into the shared event, not once per call.
+  std::optional<std::uint64_t> emit(SourceSlot& slot, std::uint64_t& next_seq, Event&& event,
+                                    const std::stop_token& stop);
 
   const Config& config_;
   const ComponentRegistry& registry_;

@@ -49,7 +49,7 @@ class SinkDriver {
   // an empty buffer, however large); with drop_newest, a full buffer drops the event (counted as
   // an unintentional discard; the caller treats it as terminal). kStopped: the driver no longer
   // accepts events, or `stop` was requested while waiting.
-  PushResult push(EventPtr event, std::stop_token stop = {});
+  PushResult push(EventPtr event, const std::stop_token& stop = {});
 
   // Stops accepting, keeps delivering (partial batches at once, retries when due) until the
   // buffer is empty or `deadline` passes, then stops workers and the sink. What is still held is
@@ -78,6 +78,7 @@ class SinkDriver {
   BatchPtr takeBatchLocked();
   void onOutcome(const Attempt& attempt, SendOutcome outcome);
   void finishLocked(std::size_t events, std::size_t bytes);
+  void observeLatencies(std::span<const EventPtr> events, Clock::time_point now);
   std::size_t encodedSize(const Event& e) const { return e.encoded(encoding_).size(); }
   double random();
 

@@ -35,12 +35,6 @@ const std::vector<double>& httpDurationBuckets() {
   return kBuckets;
 }
 
-const std::vector<double>& sendLatencyBuckets() {
-  static const std::vector<double> kBuckets = {0.01, 0.05, 0.1, 0.25, 0.5, 1,   2.5,
-                                               5,    10,   30,  60,   120, 300, 600};
-  return kBuckets;
-}
-
 prometheus::Family<prometheus::Counter>& counter(prometheus::Registry& registry,
                                                  const std::string& name, const std::string& help) {
   return prometheus::BuildCounter().Name("siem_agent_" + name).Help(help).Register(registry);
@@ -65,6 +59,12 @@ prometheus::Labels withLabels(const std::map<std::string, std::string>& base,
 }
 
 }  // namespace
+
+const std::vector<double>& sendLatencyBuckets() {
+  static const std::vector<double> kBuckets = {0.01, 0.05, 0.1, 0.25, 0.5, 1,   2.5,
+                                               5,    10,   30,  60,   120, 300, 600};
+  return kBuckets;
+}
 
 // Every family the agent exports. Built once by Metrics; the references point into the registry.
 struct ComponentMetrics::Families {
@@ -218,6 +218,11 @@ void ComponentMetrics::auditEvent(std::string_view event_type, std::string_view 
       return;
     }
   }
+  auditEventCounter(event_type, outcome).Increment();
+}
+
+prometheus::Counter& ComponentMetrics::auditEventCounter(std::string_view event_type,
+                                                         std::string_view outcome) {
   std::string type_label(isLabelToken(event_type, kMaxAuditTypeLength) ? event_type : kOther);
   std::string outcome_label(isLabelToken(outcome, kMaxAuditTypeLength) ? outcome : kOther);
   prometheus::Counter* child = nullptr;
@@ -248,7 +253,7 @@ void ComponentMetrics::auditEvent(std::string_view event_type, std::string_view 
     }
     child = it->second;
   }
-  child->Increment();
+  return *child;
 }
 
 Metrics::Metrics(std::string_view version)

@@ -15,6 +15,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace siem {
 
@@ -48,6 +49,9 @@ class ComponentMetrics {
   // otherwise it is counted as event_type="other", so a misbehaving server cannot explode
   // cardinality. Outcomes are bounded the same way (8 distinct values).
   void auditEvent(std::string_view event_type, std::string_view outcome);
+  // The audit_events_total child that auditEvent(event_type, outcome) increments, for a caller
+  // that counts the same pairs over and over and keeps the references (valid as long as this).
+  prometheus::Counter& auditEventCounter(std::string_view event_type, std::string_view outcome);
   // A gauge `siem_agent_<name>` with this component's labels, for a metric only some component
   // types have (e.g. splunk_pending_acks). The first call registers it; later calls with the
   // same name return the same gauge.
@@ -73,6 +77,10 @@ class ComponentMetrics {
   std::set<std::string> audit_types_;     // event_type values admitted so far (bounded)
   std::set<std::string> audit_outcomes_;  // outcome values admitted so far (bounded)
 };
+
+// The upper bounds of send_latency's buckets, ascending: for callers that sort a batch of
+// observations into buckets themselves (prometheus::Histogram::ObserveMultiple).
+const std::vector<double>& sendLatencyBuckets();
 
 class Metrics {
  public:

@@ -274,16 +274,25 @@ void sanitizeTopicName(std::string& name) {
 
 KafkaRecordEncoder::KafkaRecordEncoder(FieldTemplate topic, std::optional<FieldTemplate> key,
                                        bool headers, Encoding encoding)
-    : topic_(std::move(topic)), key_(std::move(key)), headers_(headers), encoding_(encoding) {}
+    : topic_(std::move(topic)), key_(std::move(key)), headers_(headers), encoding_(encoding) {
+  if (topic_.isConstant()) {
+    constant_topic_ = topic_.constantText();
+    sanitizeTopicName(constant_topic_);
+  }
+}
 
 void KafkaRecordEncoder::encode(const Event& event, KafkaRecord& out) const {
-  out.topic.clear();
   if (topic_.isConstant()) {
-    out.topic = topic_.constantText();
+    out.topic = constant_topic_;
   } else {
+    out.topic.clear();
     topic_.render(event, encoding_, out.topic);
+    sanitizeTopicName(out.topic);
   }
-  sanitizeTopicName(out.topic);
+  encodeBody(event, out);
+}
+
+void KafkaRecordEncoder::encodeBody(const Event& event, KafkaRecord& out) const {
   out.key.clear();
   out.has_key = key_.has_value();
   if (key_) key_->render(event, encoding_, out.key);

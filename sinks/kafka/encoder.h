@@ -105,11 +105,19 @@ class KafkaRecordEncoder {
   // Fills `out` (reusing its buffers) for `event`. The topic is sanitized; an empty topic (all
   // fields empty, no fallback) is left empty for the caller to reject.
   void encode(const Event& event, KafkaRecord& out) const;
+  // encode() without the topic, which is left as it is: for a caller that uses constantTopic().
+  void encodeBody(const Event& event, KafkaRecord& out) const;
+  // The (sanitized) topic of every record when the topic template has no field; nullptr
+  // otherwise. Lets a sender check and look up the topic once instead of once per record.
+  const std::string* constantTopic() const {
+    return topic_.isConstant() ? &constant_topic_ : nullptr;
+  }
 
   Encoding encoding() const { return encoding_; }
 
  private:
   FieldTemplate topic_;
+  std::string constant_topic_;  // topic_'s sanitized text when it is constant
   std::optional<FieldTemplate> key_;
   bool headers_;
   Encoding encoding_;

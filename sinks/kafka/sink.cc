@@ -296,18 +296,27 @@ void KafkaSink::produceBatch(Producer& producer, InFlight& f) {
   std::vector<rd_kafka_vu_t> vus;
   const auto queue_deadline = Clock::now() + kQueueFullWait;
   bool queue_stuck = false;
+  // A template without fields gives every record the same topic: checked and looked up once.
+  const std::string* const fixed_topic = encoder_.constantTopic();
+  const bool fixed_topic_valid = fixed_topic != nullptr && isValidTopicName(*fixed_topic);
+  if (fixed_topic_valid) rkt = producer.topic(*fixed_topic);
 
   for (std::size_t i = 0; i < f.batch->size(); ++i) {
     const Event& event = *f.batch->events[i];
-    encoder_.encode(event, record);
+    if (fixed_topic != nullptr) {
+      encoder_.encodeBody(event, record);
+    } else {
+      encoder_.encode(event, record);
+    }
+    const std::string& topic = fixed_topic != nullptr ? *fixed_topic : record.topic;
     auto fail_now = [&](rd_kafka_resp_err_t err, std::string reason) {
       f.errors[i] = err;
       if (!reason.empty()) f.local_reasons.emplace_back(static_cast<std::uint32_t>(i), reason);
       release(&f);
     };
-    if (!isValidTopicName(record.topic)) {
+    if (fixed_topic != nullptr ? !fixed_topic_valid : !isValidTopicName(topic)) {
       fail_now(RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION,
-               "the topic template renders an invalid topic name \"" + record.topic + "\"");
+               "the topic template renders an invalid topic name \"" + topic + "\"");
       continue;
     }
     if (record.value.empty()) {
@@ -316,9 +325,9 @@ void KafkaSink::produceBatch(Producer& producer, InFlight& f) {
                                                   " rendering");
       continue;
     }
-    if (record.topic != last_topic || rkt == nullptr) {
-      rkt = producer.topic(record.topic);
-      last_topic = record.topic;
+    if (rkt == nullptr || (fixed_topic == nullptr && topic != last_topic)) {
+      rkt = producer.topic(topic);
+      last_topic = topic;
     }
 
     vus.clear();
@@ -328,7 +337,7 @@ void KafkaSink::produceBatch(Producer& producer, InFlight& f) {
       vu.u.rkt = rkt;
     } else {
       vu.vtype = RD_KAFKA_VTYPE_TOPIC;
-      vu.u.cstr = record.topic.c_str();
+      vu.u.cstr = topic.c_str();
     }
     vus.push_back(vu);
     // No copy and no free: the batch (hence the event's bytes) lives until the last report.

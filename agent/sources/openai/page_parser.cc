@@ -39,9 +39,22 @@ error_code forEachField(od::value v, OnField&& on_field) {
   return simdjson::SUCCESS;
 }
 
+// Same for a string kept as a view: it points into the parser's string buffer, valid until the
+// parser reads the next document.
+error_code optionalString(od::value v, std::string_view& out) {
+  std::string_view s;
+  error_code err = v.get_string().get(s);
+  if (err == simdjson::SUCCESS) {
+    out = s;
+    return err;
+  }
+  return err == simdjson::INCORRECT_TYPE ? simdjson::SUCCESS : err;
+}
+
+// Views, not copies: an actor carries several ids of which one or two are kept.
 struct UserFields {
-  std::string id;
-  std::string email;
+  std::string_view id;
+  std::string_view email;
 };
 
 error_code readUser(od::value v, UserFields& user) {
@@ -57,11 +70,11 @@ error_code readUser(od::value v, UserFields& user) {
 error_code readActor(od::value v, Event& event) {
   UserFields session_user;
   UserFields key_user;
-  std::string service_account_id;
-  std::string key_id;
-  std::string seed_id;
-  std::string seed_name;
-  std::string seed_email;
+  std::string_view service_account_id;
+  std::string_view key_id;
+  std::string_view seed_id;
+  std::string_view seed_name;
+  std::string_view seed_email;
   error_code err = forEachField(v, [&](std::string_view key, od::value value) {
     if (key == "type") return optionalString(value, event.actor_type);
     if (key == "session") {
@@ -88,21 +101,21 @@ error_code readActor(od::value v, Event& event) {
   });
   if (err) return err;
   if (!session_user.id.empty() || !session_user.email.empty()) {
-    event.actor_id = std::move(session_user.id);
-    event.actor_email = std::move(session_user.email);
+    event.actor_id.assign(session_user.id);
+    event.actor_email.assign(session_user.email);
   } else if (!key_user.id.empty() || !key_user.email.empty()) {
-    event.actor_id = std::move(key_user.id);
-    event.actor_email = std::move(key_user.email);
+    event.actor_id.assign(key_user.id);
+    event.actor_email.assign(key_user.email);
   } else if (!service_account_id.empty()) {
-    event.actor_id = std::move(service_account_id);
+    event.actor_id.assign(service_account_id);
   } else if (!key_id.empty()) {
-    event.actor_id = std::move(key_id);
+    event.actor_id.assign(key_id);
   } else {
-    event.actor_id = std::move(seed_id);
+    event.actor_id.assign(seed_id);
     // The seed's `name` is an email for users; anything else is a display name, not an email.
-    event.actor_email = !seed_email.empty()                        ? std::move(seed_email)
-                        : seed_name.find('@') != std::string::npos ? std::move(seed_name)
-                                                                   : std::string();
+    event.actor_email.assign(!seed_email.empty()                             ? seed_email
+                             : seed_name.find('@') != std::string_view::npos ? seed_name
+                                                                             : std::string_view());
   }
   return simdjson::SUCCESS;
 }
@@ -126,11 +139,12 @@ Result<void> readElement(od::value element, std::size_t index, Event& event) {
   bool has_id = false;
   bool has_type = false;  // from `type`; the seed's `event` is used only when `type` is absent
   bool has_time = false;  // from `effective_at`; the seed's `created_at` likewise
-  std::string seed_event;
+  // Views into the parser's string buffer (see optionalString).
+  std::string_view seed_event;
   std::optional<std::int64_t> seed_time;
   std::optional<bool> success;
-  std::string project_id;
-  std::string seed_project_id;
+  std::string_view project_id;
+  std::string_view seed_project_id;
 
   auto wrong = [&](std::string_view what) {
     return fail(fmt::format("{}: {}", describe(index, event), what));
@@ -164,7 +178,7 @@ Result<void> readElement(od::value element, std::size_t index, Event& event) {
         event.type.assign(s);
         has_type = true;
       } else {
-        seed_event.assign(s);
+        seed_event = s;
       }
     } else if (key == "effective_at" || key == "created_at") {
       std::int64_t t = 0;
@@ -202,7 +216,7 @@ Result<void> readElement(od::value element, std::size_t index, Event& event) {
   }
 
   if (!has_type && !seed_event.empty()) {
-    event.type = std::move(seed_event);
+    event.type.assign(seed_event);
     has_type = true;
   }
   if (!has_time && seed_time) {
@@ -213,7 +227,7 @@ Result<void> readElement(od::value element, std::size_t index, Event& event) {
   if (event.id.empty()) return wrong("`id` is empty");
   if (!has_type) return wrong("`type` is missing");
   if (!has_time) return wrong("`effective_at` is missing");
-  event.project_id = !project_id.empty() ? std::move(project_id) : std::move(seed_project_id);
+  event.project_id.assign(!project_id.empty() ? project_id : seed_project_id);
   event.outcome = outcomeOf(event.type, success);
   return {};
 }

@@ -300,7 +300,7 @@ OpenAiAuditLogSource::Collected OpenAiAuditLogSource::collectWindow(const TimeWi
       for (Event& event : page.events) {
         if (event.effective_at < window.start || event.effective_at >= window.end) {
           ++outside;  // read again by the window that covers it
-        } else if (!cursor_->isNew(event.id) || kept.contains(event.id)) {
+        } else if (!cursor_->isNew(event.id, event.effective_at) || kept.contains(event.id)) {
           ++dropped;
         } else {
           kept.insert(event.id);

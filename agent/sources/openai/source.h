@@ -42,7 +42,8 @@ class ComponentMetrics;
 // commit().
 class OpenAiSourceObserver : public PullObserver {
  public:
-  // An event the pipeline took: received_events/bytes, audit_events{type,outcome}.
+  // An event the pipeline took: received_events/bytes, audit_events{type,outcome}. Called from
+  // the source's own thread only.
   virtual void onEventEmitted(std::string_view type, Outcome outcome, std::size_t bytes) = 0;
   // errors_total{error_type, stage="checkpoint"}: checkpoint_write, checkpoint_corrupt,
   // checkpoint_unreadable, checkpoint_leftover_temp.

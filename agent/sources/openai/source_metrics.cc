@@ -1,6 +1,11 @@
 // The production wiring of OpenAiAuditLogSource to ComponentMetrics. Kept apart from source.cc so
 // that code using the observer-only constructor links without the metrics implementation.
+#include <array>
+#include <functional>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "agent/observability/metrics.h"
 #include "agent/sources/openai/source.h"
@@ -24,7 +29,7 @@ class MetricsObserver final : public OpenAiSourceObserver {
   void onEventEmitted(std::string_view type, Outcome outcome, std::size_t bytes) override {
     metrics_.received_events.Increment();
     metrics_.received_bytes.Increment(static_cast<double>(bytes));
-    metrics_.auditEvent(type, toString(outcome));
+    auditCounter(type, outcome).Increment();
   }
   void onCheckpointError(std::string_view error_type) override {
     metrics_.error(error_type, "checkpoint");
@@ -36,8 +41,34 @@ class MetricsObserver final : public OpenAiSourceObserver {
   void onWindowHalved() override { windows_halved_.Increment(); }
 
  private:
+  // The audit_events_total child for the pair, remembered per type: the metrics' own lookup
+  // (a lock and a map keyed by the pair) is paid once per type instead of once per event.
+  prometheus::Counter& auditCounter(std::string_view type, Outcome outcome) {
+    const auto o = static_cast<std::size_t>(outcome);
+    auto it = audit_counters_.find(type);
+    if (it == audit_counters_.end() || o >= kOutcomes) {
+      // Types beyond the bound are not remembered (the metrics map them to "other" anyway).
+      if (audit_counters_.size() >= kMaxRememberedTypes || o >= kOutcomes)
+        return metrics_.auditEventCounter(type, toString(outcome));
+      it = audit_counters_.emplace(std::string(type), ByOutcome{}).first;
+    }
+    prometheus::Counter*& counter = it->second[o];
+    if (counter == nullptr) counter = &metrics_.auditEventCounter(type, toString(outcome));
+    return *counter;
+  }
+
+  static constexpr std::size_t kMaxRememberedTypes = 1024;
+  static constexpr std::size_t kOutcomes = 3;  // Outcome's values
+  using ByOutcome = std::array<prometheus::Counter*, kOutcomes>;
+  struct TypeHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+
   ComponentMetrics& metrics_;
   prometheus::Counter& windows_halved_;
+  // Used by onEventEmitted only, which a source calls from its own thread.
+  std::unordered_map<std::string, ByOutcome, TypeHash, std::equal_to<>> audit_counters_;
 };
 
 OpenAiSourceDeps withMetrics(OpenAiSourceDeps deps, ComponentMetrics* metrics) {

@@ -184,7 +184,7 @@ void WindowCursor::emitted(std::uint64_t seq, std::string id, std::int64_t effec
   }
   newest_known_ = std::max(newest_known_, effective_at);
   pending_.push_back(Pending{seq, std::move(id), effective_at});
-  pending_ids_.insert(pending_.back().id);
+  if (pending_indexed_) pending_ids_.insert(pending_.back().id);
   ++pending_times_[effective_at];
   advance();
 }
@@ -210,7 +210,7 @@ bool WindowCursor::acknowledged(std::uint64_t upto) {
   std::size_t done = 0;
   for (; done < pending_.size() && pending_[done].seq <= upto; ++done) {
     const Pending& p = pending_[done];
-    pending_ids_.erase(p.id);
+    if (pending_indexed_) pending_ids_.erase(p.id);
     auto it = pending_times_.find(p.effective_at);
     if (--it->second == 0) pending_times_.erase(it);
   }
@@ -229,7 +229,20 @@ bool WindowCursor::acknowledged(std::uint64_t upto) {
     if (p.effective_at >= keep_from) markSeen(std::move(p.id), p.effective_at);
     pending_.pop_front();
   }
+  if (pending_.empty() && pending_indexed_) {
+    pending_ids_.clear();
+    pending_indexed_ = false;
+  }
   return completed;
+}
+
+bool WindowCursor::isPending(std::string_view id) const {
+  if (pending_.empty()) return false;
+  if (!pending_indexed_) {
+    for (const Pending& p : pending_) pending_ids_.insert(p.id);
+    pending_indexed_ = true;
+  }
+  return pending_ids_.contains(id);
 }
 
 void WindowCursor::advance() {

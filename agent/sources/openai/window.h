@@ -84,9 +84,7 @@ class WindowCursor {
 
   // False when `id` was already delivered or is in flight (collect only what is new, so a window's
   // memory is bounded by its new events).
-  bool isNew(const std::string& id) const {
-    return !state_.seen.contains(id) && !pending_ids_.contains(id);
-  }
+  bool isNew(const std::string& id) const { return !state_.seen.contains(id) && !isPending(id); }
   // The same for an event whose effective_at is known: an event later than every id the cursor
   // holds is new without a lookup (the common case while a backfill walks forward).
   bool isNew(const std::string& id, std::int64_t effective_at) const {
@@ -133,6 +131,10 @@ class WindowCursor {
   };
 
   void markSeen(std::string id, std::int64_t effective_at);
+  // Whether `id` is in flight. The index of in-flight ids is built on the first lookup that needs
+  // it and dropped when nothing is in flight: a backfill, whose events are all newer than what
+  // is in flight (see isNew), never pays for it.
+  bool isPending(std::string_view id) const;
   void advance();
 
   CursorState state_;
@@ -145,7 +147,10 @@ class WindowCursor {
   std::optional<std::uint64_t> acked_upto_;
   std::uint64_t version_ = 0;
   std::deque<Pending> pending_;  // in emission order; elements never move while queued
-  IdViewSet pending_ids_;        // views of pending_[i].id
+  // Views of every pending_[i].id while pending_indexed_. Built lazily by const lookups, so this
+  // class is not safe for concurrent const calls (its caller serializes every call anyway).
+  mutable IdViewSet pending_ids_;
+  mutable bool pending_indexed_ = false;
   // The largest effective_at of any id ever put in `seen` or `pending_` (a bound, never lowered).
   std::int64_t newest_known_ = INT64_MIN;
   std::map<std::int64_t, std::size_t> pending_times_;  // effective_at → count in flight

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <mutex>
 #include <set>
 
@@ -142,6 +143,35 @@ TEST_F(SinkDriverTest, DeliversEverythingInBatchesOfAtMostMaxEvents) {
   EXPECT_EQ(metrics().sent_events.Value(), 10);
   EXPECT_EQ(metrics().sent_bytes.Value(), 100);
   EXPECT_EQ(driver->bufferedEvents(), 0u);
+}
+
+TEST_F(SinkDriverTest, SendLatencyHistogramGetsOneObservationPerDeliveredEvent) {
+  ScriptedSink* sink;
+  auto driver = makeDriver(sink, [](const Batch&, int) { return SendOutcome::delivered(); });
+  const auto now = Clock::now();
+  for (const auto& [id, age] :
+       {std::pair{"a", 3s}, std::pair{"b", 200s}, std::pair{"c", 700s}, std::pair{"d", 201s}}) {
+    auto e = std::const_pointer_cast<Event>(event(id));
+    e->received_at = now - age;
+    ASSERT_EQ(driver->push(e), SinkDriver::PushResult::kAccepted);
+  }
+  ASSERT_TRUE(terminal_.waitFor(4));
+  const prometheus::ClientMetric m = metrics().send_latency.Collect();
+  EXPECT_EQ(m.histogram.sample_count, 4u);
+  EXPECT_GE(m.histogram.sample_sum, 3.0 + 200 + 700 + 201);
+  auto cumulative = [&](double le) {
+    for (const auto& b : m.histogram.bucket)
+      if (b.upper_bound == le) return b.cumulative_count;
+    ADD_FAILURE() << "no bucket " << le;
+    return std::uint64_t{0};
+  };
+  // Delivery takes well under two seconds, so every latency stays in its age's bucket.
+  EXPECT_EQ(cumulative(2.5), 0u);
+  EXPECT_EQ(cumulative(5), 1u);
+  EXPECT_EQ(cumulative(120), 1u);
+  EXPECT_EQ(cumulative(300), 3u);
+  EXPECT_EQ(cumulative(600), 3u);
+  EXPECT_EQ(cumulative(std::numeric_limits<double>::infinity()), 4u);
 }
 
 TEST_F(SinkDriverTest, RetriesUntilDeliveredAndCountsRetries) {

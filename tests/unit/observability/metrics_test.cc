@@ -256,6 +256,20 @@ TEST(MetricsTest, AuditEventTypesAreBoundedAndOddNamesFolded) {
             1);
 }
 
+TEST(MetricsTest, AuditEventCounterIsTheChildAuditEventCounts) {
+  Metrics metrics("0");
+  ComponentMetrics& source = metrics.component("openai_prod", "source", "openai_audit_logs");
+  prometheus::Counter& created = source.auditEventCounter("api_key.created", "success");
+  EXPECT_EQ(&created, &source.auditEventCounter("api_key.created", "success"));
+  EXPECT_NE(&created, &source.auditEventCounter("api_key.created", "failure"));
+  source.auditEvent("api_key.created", "success");
+  created.Increment();
+  EXPECT_EQ(created.Value(), 2);
+  // The same folding as auditEvent: an odd name is "other".
+  EXPECT_EQ(&source.auditEventCounter("Not A Type", "success"),
+            &source.auditEventCounter("other", "success"));
+}
+
 TEST(MetricsTest, AuditOutcomesAreBounded) {
   Metrics metrics("0");
   ComponentMetrics& source = metrics.component("openai_prod", "source", "openai_audit_logs");

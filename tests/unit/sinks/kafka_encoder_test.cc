@@ -157,5 +157,28 @@ TEST(KafkaRecordEncoderTest, EmptyRenderedTopicIsLeftEmpty) {
   EXPECT_FALSE(isValidTopicName(r.topic));
 }
 
+TEST(KafkaRecordEncoderTest, ConstantTopicIsSanitizedOnceAndBodyLeavesTheTopicAlone) {
+  const Event e = sampleEvent();
+  KafkaRecordEncoder constant(*FieldTemplate::parse("audit logs/{{x}}"), std::nullopt, true,
+                              Encoding::kRaw);
+  ASSERT_NE(constant.constantTopic(), nullptr);
+  EXPECT_EQ(*constant.constantTopic(), "audit_logs__x_");
+  KafkaRecord full;
+  constant.encode(e, full);
+  EXPECT_EQ(full.topic, *constant.constantTopic());
+
+  KafkaRecord body;
+  body.topic = "untouched";
+  constant.encodeBody(e, body);
+  EXPECT_EQ(body.topic, "untouched");
+  EXPECT_EQ(body.value, full.value);
+  EXPECT_EQ(body.headers.size(), full.headers.size());
+  EXPECT_EQ(body.has_key, full.has_key);
+
+  KafkaRecordEncoder templated(*FieldTemplate::parse("audit.{family}"), std::nullopt, true,
+                               Encoding::kRaw);
+  EXPECT_EQ(templated.constantTopic(), nullptr);
+}
+
 }  // namespace
 }  // namespace siem

@@ -117,6 +117,29 @@ TEST(WindowCursorTest, IsNewWithTimeAnswersLikeIsNewForEveryHeldTime) {
   EXPECT_FALSE(cursor.isNew("latest", 120));
 }
 
+TEST(WindowCursorTest, InFlightIdsStayKnownAcrossLookupsEmissionsAndPartialAcks) {
+  // The in-flight index is built by the first lookup that needs it, then kept up to date by
+  // emissions and acknowledgements, and dropped once nothing is in flight.
+  CursorState s = fresh(0);
+  s.watermark = 1000;
+  WindowCursor cursor(s, 300);
+  cursor.emitted(1, "a", 1000);
+  cursor.emitted(2, "b", 1001);
+  EXPECT_FALSE(cursor.isNew("a"));  // builds the index
+  cursor.emitted(3, "c", 1002);     // added to the built index
+  EXPECT_FALSE(cursor.isNew("c"));
+  EXPECT_TRUE(cursor.isNew("d"));
+  cursor.acknowledged(1);  // "a" leaves the index for `seen`
+  EXPECT_FALSE(cursor.isNew("a"));
+  EXPECT_FALSE(cursor.isNew("b"));
+  cursor.acknowledged(3);  // nothing in flight: the index goes
+  EXPECT_EQ(cursor.inFlight(), 0u);
+  cursor.emitted(4, "e", 1003);  // in flight again, not indexed until looked up
+  EXPECT_FALSE(cursor.isNew("e"));
+  EXPECT_FALSE(cursor.isNew("b"));  // in `seen`
+  EXPECT_TRUE(cursor.isNew("f"));
+}
+
 TEST(WindowCursorTest, SelectNewDropsSeenInFlightAndRepeatsThenSorts) {
   CursorState s = fresh(0);
   s.watermark = 100;
