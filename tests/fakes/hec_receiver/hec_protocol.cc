@@ -280,15 +280,14 @@ ParseResult EventParser::parse(std::string_view body, const ParseOptions& option
     }
     const std::string_view text = it.source();
     if (text.empty() || text.back() != '}') return parseBySplitting(body, options);
-    IndexedEvent event;
-    const int code = checkEnvelope(root, text, options, options.keep_events ? &event : nullptr);
+    const int code = checkEnvelope(root, text, options, nullptr);
     if (code != kSuccess) {
       // Every event up to this one is a whole object where the reference would find it, so
       // the reference would stop here too, with the same code.
       result.error_code = code;
       return result;
     }
-    if (options.keep_events) result.events.push_back(std::move(event));
+    if (options.keep_events) result.envelopes.push_back(text);
     ++result.accepted;
     expected = skipSpace(body, expected + text.size());
   }
@@ -307,20 +306,27 @@ ParseResult EventParser::parseBySplitting(std::string_view body, const ParseOpti
     }
     const std::string_view text = body.substr(pos, end - pos);
     simdjson::dom::element root;
-    IndexedEvent event;
-    const int code =
-        impl_->parser.parse(text.data(), text.size()).get(root) != simdjson::SUCCESS
-            ? kInvalidDataFormat
-            : checkEnvelope(root, text, options, options.keep_events ? &event : nullptr);
+    const int code = impl_->parser.parse(text.data(), text.size()).get(root) != simdjson::SUCCESS
+                         ? kInvalidDataFormat
+                         : checkEnvelope(root, text, options, nullptr);
     if (code != kSuccess) {
       result.error_code = code;
       return result;
     }
-    if (options.keep_events) result.events.push_back(std::move(event));
+    if (options.keep_events) result.envelopes.push_back(text);
     ++result.accepted;
     pos = skipSpace(body, end);
   }
   return result;
+}
+
+IndexedEvent EventParser::describe(std::string_view envelope) {
+  IndexedEvent event;
+  simdjson::dom::element root;
+  if (impl_->parser.parse(envelope.data(), envelope.size()).get(root) == simdjson::SUCCESS) {
+    checkEnvelope(root, envelope, ParseOptions{nullptr, true}, &event);
+  }
+  return event;
 }
 
 ParseResult parseEventBody(std::string_view body, const ParseOptions& options) {

@@ -58,7 +58,7 @@ inline HecReply codeReply(int code) {
 }
 std::string renderReply(const HecReply& reply);
 
-// One event HEC accepted, with its metadata as sent.
+// One event HEC accepted, with its metadata as sent (see EventParser::describe).
 struct IndexedEvent {
   std::string time;  // the envelope's `time` exactly as written (JSON text); empty when absent
   std::string host;  // the metadata strings; empty when absent
@@ -72,13 +72,14 @@ struct IndexedEvent {
 struct ParseOptions {
   // When non-empty, an `index` outside this set is code 7 (the token's allowed indexes).
   const std::set<std::string>* allowed_indexes = nullptr;
-  // False: validate only, leave `events` empty (benchmarks that only count).
+  // False: validate only, leave `envelopes` empty (benchmarks that only count).
   bool keep_events = true;
 };
 
 struct ParseResult {
-  std::vector<IndexedEvent> events;  // accepted events (when keep_events), in body order
-  std::size_t accepted = 0;          // how many events precede the first bad one
+  // The accepted envelopes' JSON text (when keep_events), in body order: views into the body.
+  std::vector<std::string_view> envelopes;
+  std::size_t accepted = 0;  // how many events precede the first bad one
   // The first bad event's code (6, 7, 12, 13, 15); its index is `accepted`.
   std::optional<int> error_code;
 };
@@ -109,6 +110,10 @@ class EventParser {
   // The reference: finds each object's end by matching brackets, then parses it alone. Slower;
   // decides every malformed body (which event is bad, which are kept). Needs no padding.
   ParseResult parseBySplitting(std::string_view body, const ParseOptions& options);
+
+  // The metadata and event of an envelope parse() accepted (recording keeps the envelope's text
+  // and describes it only when asked). Needs no padding.
+  IndexedEvent describe(std::string_view envelope);
 
  private:
   struct Impl;

@@ -326,7 +326,8 @@ std::optional<Fault> HecReceiver::takeFault() {
   return unit;
 }
 
-std::optional<std::uint64_t> HecReceiver::index(std::vector<IndexedEvent>&& events,
+std::optional<std::uint64_t> HecReceiver::index(const std::vector<std::string_view>& envelopes,
+                                                std::vector<IndexedEvent>&& raw_events,
                                                 std::size_t count, const std::string& channel,
                                                 std::uint64_t request, bool complete) {
   std::lock_guard lock(mutex_);
@@ -348,8 +349,11 @@ std::optional<std::uint64_t> HecReceiver::index(std::vector<IndexedEvent>&& even
   }
   events_total_ += count;
   if (options_.record_events) {
-    for (std::size_t i = 0; i < count && i < events.size(); ++i) {
-      events_.push_back(Recorded{std::move(events[i]), channel, ack_id, lost, request});
+    for (std::size_t i = 0; i < count && i < envelopes.size(); ++i) {
+      events_.push_back(Recorded{std::string(envelopes[i]), {}, channel, ack_id, lost, request});
+    }
+    for (std::size_t i = 0; i < count && i < raw_events.size(); ++i) {
+      events_.push_back(Recorded{{}, std::move(raw_events[i]), channel, ack_id, lost, request});
     }
   }
   return ack_id;
@@ -456,6 +460,7 @@ void HecReceiver::handleEvent(const httplib::Request& req, httplib::Response& re
   }
 
   ParseResult parsed;
+  std::vector<IndexedEvent> raw_events;
   if (corrupt) {
     // An undecodable body fails at its first event, as unparsable JSON would.
     parsed.error_code = kInvalidDataFormat;
@@ -475,7 +480,7 @@ void HecReceiver::handleEvent(const httplib::Request& req, httplib::Response& re
       event.source = req.get_param_value("source");
       event.sourcetype = req.get_param_value("sourcetype");
       event.index = req.get_param_value("index");
-      if (options_.record_events) parsed.events.push_back(std::move(event));
+      if (options_.record_events) raw_events.push_back(std::move(event));
       ++parsed.accepted;
     }
   } else {
@@ -497,7 +502,7 @@ void HecReceiver::handleEvent(const httplib::Request& req, httplib::Response& re
     parsed.error_code = fault->kind == FaultKind::kBusy ? kServerBusy : kInvalidDataFormat;
   }
   if (parsed.error_code) {
-    index(std::move(parsed.events), parsed.accepted, channel, request, false);
+    index(parsed.envelopes, std::move(raw_events), parsed.accepted, channel, request, false);
     return reply(res, HecReply{*parsed.error_code, std::nullopt, parsed.accepted});
   }
   if (ack) {
@@ -509,7 +514,8 @@ void HecReceiver::handleEvent(const httplib::Request& req, httplib::Response& re
     // Splunk's per-channel bound on unqueried acks: busy, nothing indexed.
     if (full) return reply(res, codeReply(kServerBusy));
   }
-  const auto ack_id = index(std::move(parsed.events), parsed.accepted, channel, request, true);
+  const auto ack_id =
+      index(parsed.envelopes, std::move(raw_events), parsed.accepted, channel, request, true);
   reply(res, HecReply{kSuccess, ack_id, std::nullopt});
 }
 
@@ -592,33 +598,37 @@ void HecReceiver::controlEvents(const httplib::Request& req, httplib::Response& 
     *target = static_cast<std::size_t>(*n);
   }
   std::string out;
+  WorkspaceLease workspace(*this);
   std::lock_guard lock(mutex_);
   for (std::size_t i = offset; i < events_.size() && i - offset < limit; ++i) {
-    const Recorded& r = events_[i];
+    const Recorded& recorded = events_[i];
+    const IndexedEvent described =
+        recorded.envelope.empty() ? IndexedEvent{} : workspace->parser.describe(recorded.envelope);
+    const IndexedEvent& event = recorded.envelope.empty() ? recorded.event : described;
     out += R"({"seq":)";
     out += std::to_string(i);
     out += R"(,"request":)";
-    out += std::to_string(r.request);
+    out += std::to_string(recorded.request);
     out += R"(,"channel":)";
-    appendStringOrNull(out, r.channel);
+    appendStringOrNull(out, recorded.channel);
     out += R"(,"ack_id":)";
-    out += r.ack_id ? std::to_string(*r.ack_id) : "null";
+    out += recorded.ack_id ? std::to_string(*recorded.ack_id) : "null";
     out += R"(,"ack_lost":)";
-    out += r.ack_lost ? "true" : "false";
+    out += recorded.ack_lost ? "true" : "false";
     out += R"(,"time":)";
-    out += r.event.time.empty() ? "null" : r.event.time;
+    out += event.time.empty() ? "null" : event.time;
     out += R"(,"host":)";
-    appendStringOrNull(out, r.event.host);
+    appendStringOrNull(out, event.host);
     out += R"(,"source":)";
-    appendStringOrNull(out, r.event.source);
+    appendStringOrNull(out, event.source);
     out += R"(,"sourcetype":)";
-    appendStringOrNull(out, r.event.sourcetype);
+    appendStringOrNull(out, event.sourcetype);
     out += R"(,"index":)";
-    appendStringOrNull(out, r.event.index);
+    appendStringOrNull(out, event.index);
     out += R"(,"fields":)";
-    out += r.event.fields.empty() ? "null" : r.event.fields;
+    out += event.fields.empty() ? "null" : event.fields;
     out += R"(,"event":)";
-    out += r.event.event;
+    out += event.event;
     out += "}\n";
   }
   res.status = 200;

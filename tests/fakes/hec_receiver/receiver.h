@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <httplib.h>
@@ -77,7 +78,8 @@ class HecReceiver {
     std::map<std::uint64_t, PendingAck> pending;
   };
   struct Recorded {
-    IndexedEvent event;
+    std::string envelope;  // an /event envelope's JSON text as sent, described when listed
+    IndexedEvent event;    // a /raw event (envelope empty)
     std::string channel;
     std::optional<std::uint64_t> ack_id;
     bool ack_lost = false;  // its ack id will never be reported true
@@ -113,9 +115,11 @@ class HecReceiver {
                  const httplib::ContentReader& reader);
   void handleHealth(const httplib::Request& req, httplib::Response& res);
   void reply(httplib::Response& res, const HecReply& reply, int http_status = 0);
-  // Records the first `count` accepted events; returns the ack id when acknowledgement is on and
-  // the request was `complete` (accepted whole).
-  std::optional<std::uint64_t> index(std::vector<IndexedEvent>&& events, std::size_t count,
+  // Records the first `count` accepted events (`envelopes` from /event, or `raw_events` from
+  // /raw); returns the ack id when acknowledgement is on and the request was `complete` (accepted
+  // whole).
+  std::optional<std::uint64_t> index(const std::vector<std::string_view>& envelopes,
+                                     std::vector<IndexedEvent>&& raw_events, std::size_t count,
                                      const std::string& channel, std::uint64_t request,
                                      bool complete);
   std::optional<Fault> takeFault();

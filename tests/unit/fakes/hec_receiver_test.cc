@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -19,67 +20,82 @@
 namespace siem::hec_fake {
 namespace {
 
-ParseResult parseWith(EventParser& parser, std::string_view body, bool keep = true,
-                      const std::set<std::string>* allowed = nullptr) {
-  std::string padded(body);
-  padded.append(EventParser::kPadding, '\0');
-  return parser.parse(std::string_view(padded.data(), body.size()), ParseOptions{allowed, keep});
+// A ParseResult with copies of the envelopes, which outlive the padded body they were cut from.
+struct Parsed {
+  std::vector<std::string> envelopes;
+  std::size_t accepted = 0;
+  std::optional<int> error_code;
+};
+
+Parsed own(const ParseResult& result) {
+  return Parsed{
+      {result.envelopes.begin(), result.envelopes.end()}, result.accepted, result.error_code};
 }
 
-ParseResult parse(std::string_view body) {
+Parsed parseWith(EventParser& parser, std::string_view body, bool keep = true,
+                 const std::set<std::string>* allowed = nullptr) {
+  std::string padded(body);
+  padded.append(EventParser::kPadding, '\0');
+  return own(
+      parser.parse(std::string_view(padded.data(), body.size()), ParseOptions{allowed, keep}));
+}
+
+Parsed parse(std::string_view body) {
   EventParser parser;
   return parseWith(parser, body);
 }
 
-std::vector<std::string> eventsOf(const ParseResult& result) {
-  std::vector<std::string> out;
-  for (const IndexedEvent& e : result.events) out.push_back(e.event);
+std::vector<IndexedEvent> described(const Parsed& result) {
+  EventParser parser;
+  std::vector<IndexedEvent> out;
+  for (std::string_view envelope : result.envelopes) out.push_back(parser.describe(envelope));
   return out;
 }
 
-// Both paths give the same verdict and record the same events.
-void expectSame(const ParseResult& fast, const ParseResult& reference, std::string_view body) {
+std::vector<std::string> eventsOf(const Parsed& result) {
+  std::vector<std::string> out;
+  for (const IndexedEvent& e : described(result)) out.push_back(e.event);
+  return out;
+}
+
+// Both paths give the same verdict and keep the same envelopes.
+void expectSame(const Parsed& fast, const ParseResult& reference, std::string_view body) {
   ASSERT_EQ(fast.accepted, reference.accepted) << body;
   ASSERT_EQ(fast.error_code, reference.error_code) << body;
-  ASSERT_EQ(fast.events.size(), reference.events.size()) << body;
-  for (std::size_t i = 0; i < fast.events.size(); ++i) {
-    const IndexedEvent& a = fast.events[i];
-    const IndexedEvent& b = reference.events[i];
-    EXPECT_EQ(a.time, b.time) << body;
-    EXPECT_EQ(a.host, b.host) << body;
-    EXPECT_EQ(a.source, b.source) << body;
-    EXPECT_EQ(a.sourcetype, b.sourcetype) << body;
-    EXPECT_EQ(a.index, b.index) << body;
-    EXPECT_EQ(a.fields, b.fields) << body;
-    EXPECT_EQ(a.event, b.event) << body;
-  }
+  ASSERT_EQ(fast.envelopes, own(reference).envelopes) << body;
 }
 
 TEST(HecEventParserTest, SplitsConcatenatedObjectsWithAndWithoutWhitespace) {
-  const ParseResult r =
+  const Parsed r =
       parse(R"({"time":1767225600.000,"host":"h","source":"s","sourcetype":"st","index":"main",)"
             R"("event":{"a":1},"fields":{"k":"v","l":["x","y"]}}{"event":"b"})"
             "\n\t "
             R"({"time":"1767225601.5","event":"c"})");
   ASSERT_FALSE(r.error_code);
   EXPECT_EQ(r.accepted, 3u);
+  EXPECT_EQ(r.envelopes[1], R"({"event":"b"})");
   EXPECT_EQ(eventsOf(r), (std::vector<std::string>{R"({"a":1})", R"("b")", R"("c")"}));
-  EXPECT_EQ(r.events[0].time, "1767225600.000");
-  EXPECT_EQ(r.events[0].host, "h");
-  EXPECT_EQ(r.events[0].index, "main");
-  EXPECT_EQ(r.events[0].fields, R"({"k":"v","l":["x","y"]})");
-  EXPECT_EQ(r.events[1].fields, "");
-  EXPECT_EQ(r.events[2].time, R"("1767225601.5")");
+  const std::vector<IndexedEvent> events = described(r);
+  EXPECT_EQ(events[0].time, "1767225600.000");
+  EXPECT_EQ(events[0].host, "h");
+  EXPECT_EQ(events[0].source, "s");
+  EXPECT_EQ(events[0].sourcetype, "st");
+  EXPECT_EQ(events[0].index, "main");
+  EXPECT_EQ(events[0].fields, R"({"k":"v","l":["x","y"]})");
+  EXPECT_EQ(events[1].fields, "");
+  EXPECT_EQ(events[1].time, "");
+  EXPECT_EQ(events[1].host, "");
+  EXPECT_EQ(events[2].time, R"("1767225601.5")");
 }
 
 TEST(HecEventParserTest, BracesAndQuotesInsideStringsDoNotSplit) {
-  const ParseResult r = parse(R"({"event":"}{\"]["}{"event":{"s":"\\"}})");
+  const Parsed r = parse(R"({"event":"}{\"]["}{"event":{"s":"\\"}})");
   ASSERT_FALSE(r.error_code);
   EXPECT_EQ(eventsOf(r), (std::vector<std::string>{R"("}{\"][")", R"({"s":"\\"})"}));
 }
 
 TEST(HecEventParserTest, LeadingAndTrailingWhitespaceIsNotAnEvent) {
-  const ParseResult r = parse(" \r\n\t{\"event\":1}\n{\"event\":2}\n\n \t\r\n");
+  const Parsed r = parse(" \r\n\t{\"event\":1}\n{\"event\":2}\n\n \t\r\n");
   ASSERT_FALSE(r.error_code);
   EXPECT_EQ(r.accepted, 2u);
 }
@@ -87,7 +103,7 @@ TEST(HecEventParserTest, LeadingAndTrailingWhitespaceIsNotAnEvent) {
 TEST(HecEventParserTest, EmptyAndWhitespaceOnlyBodiesHoldNoEvent) {
   // The receiver answers code 5 for these before parsing; the parser itself finds nothing.
   for (std::string_view body : {"", " ", "\n\r\t  \n"}) {
-    const ParseResult r = parse(body);
+    const Parsed r = parse(body);
     EXPECT_FALSE(r.error_code) << body;
     EXPECT_EQ(r.accepted, 0u) << body;
   }
@@ -129,21 +145,21 @@ TEST(HecEventParserTest, StopsAtTheFirstBadEventKeepingTheEarlierOnes) {
            {R"({"event")", kInvalidDataFormat, 0},
        }) {
     EventParser parser;
-    const ParseResult r = parseWith(parser, c.body, true, &allowed);
+    const Parsed r = parseWith(parser, c.body, true, &allowed);
     EXPECT_EQ(r.error_code, c.code) << c.body;
     EXPECT_EQ(r.accepted, c.at) << c.body;
-    ASSERT_EQ(r.events.size(), c.at) << c.body;
-    for (const IndexedEvent& e : r.events) EXPECT_TRUE(e.event.starts_with("\"k")) << c.body;
+    ASSERT_EQ(r.envelopes.size(), c.at) << c.body;
+    for (const std::string& e : eventsOf(r)) EXPECT_TRUE(e.starts_with("\"k")) << c.body;
     expectSame(r, parser.parseBySplitting(c.body, ParseOptions{&allowed, true}), c.body);
   }
 }
 
 TEST(HecEventParserTest, CountsWithoutRecordingWhenAskedTo) {
   EventParser parser;
-  const ParseResult r = parseWith(parser, R"({"event":1}{"event":2}{"time":3})", false);
+  const Parsed r = parseWith(parser, R"({"event":1}{"event":2}{"time":3})", false);
   EXPECT_EQ(r.error_code, kEventFieldRequired);
   EXPECT_EQ(r.accepted, 2u);
-  EXPECT_TRUE(r.events.empty());
+  EXPECT_TRUE(r.envelopes.empty());
 }
 
 std::string envelope(std::size_t i, std::size_t payload) {
@@ -162,7 +178,7 @@ TEST(HecEventParserTest, BodiesLargerThanOneBatchAreSplitBatchByBatch) {
     body += '\n';
   }
   EventParser parser;
-  ParseResult r = parseWith(parser, body, false);
+  Parsed r = parseWith(parser, body, false);
   EXPECT_EQ(r.error_code, kEventFieldBlank);
   EXPECT_EQ(r.accepted, kBad);
 
@@ -175,16 +191,16 @@ TEST(HecEventParserTest, BodiesLargerThanOneBatchAreSplitBatchByBatch) {
 TEST(HecEventParserTest, AnEventLargerThanABatchIsStillParsed) {
   const std::string body = envelope(1, 100) + envelope(2, 9u << 20) + envelope(3, 100);
   EventParser parser;
-  const ParseResult r = parseWith(parser, body, true);
+  const Parsed r = parseWith(parser, body, true);
   ASSERT_FALSE(r.error_code);
   EXPECT_EQ(r.accepted, 3u);
-  EXPECT_EQ(r.events[1].event, R"({"id":"2","pad":")" + std::string(9u << 20, 'x') + R"("})");
+  EXPECT_EQ(eventsOf(r)[1], R"({"id":"2","pad":")" + std::string(9u << 20, 'x') + R"("})");
 }
 
 TEST(HecEventParserTest, ReusedParserForgetsThePreviousBody) {
   EventParser parser;
   EXPECT_EQ(parseWith(parser, envelope(1, 50000) + envelope(2, 10)).accepted, 2u);
-  const ParseResult r = parseWith(parser, R"({"event":"small"})");
+  const Parsed r = parseWith(parser, R"({"event":"small"})");
   ASSERT_FALSE(r.error_code);
   EXPECT_EQ(eventsOf(r), std::vector<std::string>{R"("small")"});
   EXPECT_EQ(parseWith(parser, R"({"event":"k"}{"event")").accepted, 1u);
@@ -226,7 +242,7 @@ TEST(HecEventParserTest, AgreesWithTheReferenceOnMutatedBodies) {
           break;
       }
     }
-    const ParseResult r = parseWith(fast, body, true, &allowed);
+    const Parsed r = parseWith(fast, body, true, &allowed);
     if (r.error_code) ++failing;
     expectSame(r, reference.parseBySplitting(body, ParseOptions{&allowed, true}), body);
     if (HasFatalFailure()) return;
