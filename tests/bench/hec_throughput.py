@@ -32,7 +32,7 @@ sources:
     start_at: {start_at}
     lookback_secs: 300
     page_size: 100
-    max_requests_per_sec: 1000
+    max_requests_per_sec: 10000
 sinks:
   splunk:
     type: splunk_hec

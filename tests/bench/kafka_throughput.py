@@ -58,7 +58,7 @@ SOURCE = """  openai{n}:
     start_at: {start_at}
     lookback_secs: 300
     page_size: 100
-    max_requests_per_sec: 1000
+    max_requests_per_sec: 10000
 """
 
 

@@ -36,7 +36,7 @@ std::shared_ptr<const ComponentOptions> parseOpenAiSourceOptions(ConfigMap& map)
   o.lookback_secs = map.unsignedInt("lookback_secs", o.lookback_secs, 0, 604'800);
   o.page_size = map.unsignedInt("page_size", o.page_size, 1, 100);
   o.max_requests_per_sec =
-      map.number("max_requests_per_sec", o.max_requests_per_sec, 0, 1000, /*min_exclusive=*/true);
+      map.number("max_requests_per_sec", o.max_requests_per_sec, 0, 10000, /*min_exclusive=*/true);
   o.timeout_secs = map.unsignedInt("timeout_secs", o.timeout_secs, 1, 3600);
   o.max_window_events = map.unsignedInt("max_window_events", o.max_window_events, 100, 10'000'000);
   o.event_types = map.stringList("event_types");

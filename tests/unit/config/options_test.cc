@@ -142,7 +142,7 @@ TEST_F(OptionsTest, OpenAiErrors) {
           "t.yaml:4:11: c.start_at: invalid time \"last tuesday\": expected RFC 3339 "
           "(2026-11-01T00:00:00Z), a duration back from now (90m, 24h, 30d) or unix seconds",
           "t.yaml:5:12: c.page_size: must be between 1 and 100 (got 101)",
-          "t.yaml:6:23: c.max_requests_per_sec: must be greater than 0 and at most 1000 (got 0)",
+          "t.yaml:6:23: c.max_requests_per_sec: must be greater than 0 and at most 10000 (got 0)",
           "t.yaml:7:15: c.timeout_secs: must be between 1 and 3600 (got 0)",
           "t.yaml:9:14: c.tenant_only: expected true or false, got \"maybe\""));
 }
