@@ -41,7 +41,13 @@ struct EmptyObject {
   }
 };
 
-simdjson::error_code parseInto(ThreadParser& tp, std::string_view text, element* out) {
+// `readable` is how many bytes from text.data() may be read; with simdjson's padding among them
+// (sources store raw text that way) the text is parsed in place, otherwise copied.
+simdjson::error_code parseInto(ThreadParser& tp, std::string_view text, std::size_t readable,
+                               element* out) {
+  if (readable >= text.size() + simdjson::SIMDJSON_PADDING) {
+    return tp.parser.parse(text.data(), text.size(), false).get(*out);
+  }
   tp.padded.resize(text.size() + simdjson::SIMDJSON_PADDING);
   if (!text.empty()) std::memcpy(tp.padded.data(), text.data(), text.size());
   return tp.parser.parse(tp.padded.data(), text.size(), false).get(*out);
@@ -532,11 +538,11 @@ AuditLog::AuditLog(const Event& event) {
 
   ThreadParser& tp = threadParser();
   element doc;
-  simdjson::error_code err = parseInto(tp, raw, &doc);
+  simdjson::error_code err = parseInto(tp, raw, event.raw.capacity(), &doc);
   if (err == simdjson::UTF8_ERROR) {
     // Invalid bytes are never structural in JSON, so repairing them keeps the document's shape.
     tp.repaired = sanitizeUtf8(raw);
-    err = parseInto(tp, tp.repaired, &doc);
+    err = parseInto(tp, tp.repaired, 0, &doc);
   }
   if (err || !doc.is_object()) {
     parse_error = err ? simdjson::error_message(err) : "the audit log is not a JSON object";

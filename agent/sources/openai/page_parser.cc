@@ -239,6 +239,15 @@ std::string_view trimJsonSpace(std::string_view s) {
   return s;
 }
 
+// Stores an event's original text with simdjson's padding zeroed behind it, so the renderer can
+// parse the event in place instead of copying it into a padded buffer first.
+void assignPadded(std::string& dst, std::string_view src) {
+  dst.reserve(src.size() + simdjson::SIMDJSON_PADDING);
+  dst.assign(src);
+  dst.resize(src.size() + simdjson::SIMDJSON_PADDING);
+  dst.resize(src.size());
+}
+
 Result<void> readPageBody(od::document& doc, AuditLogPage& page) {
   od::object top;
   error_code err = doc.get_object().get(top);
@@ -269,8 +278,8 @@ Result<void> readPageBody(od::document& doc, AuditLogPage& page) {
         // After the element, the iterator stands on the next `,` or `]`.
         const char* end = nullptr;
         if ((err = doc.current_location().get(end))) return fail(jsonError(err));
-        event.raw.assign(
-            trimJsonSpace(std::string_view(start, static_cast<std::size_t>(end - start))));
+        assignPadded(event.raw,
+                     trimJsonSpace(std::string_view(start, static_cast<std::size_t>(end - start))));
         page.events.push_back(std::move(event));
         ++index;
       }
@@ -429,7 +438,7 @@ Result<Event> parseAuditLogObject(std::string_view json, simdjson::ondemand::par
   if (doc.current_location().get(rest) == simdjson::SUCCESS) {
     return fail("content after the object");
   }
-  event.raw.assign(trimmed);
+  assignPadded(event.raw, trimmed);
   return event;
 }
 

@@ -1,4 +1,5 @@
 #include "agent/schema/audit_log.h"
+#include "agent/schema/render.h"
 
 #include <gtest/gtest.h>
 
@@ -159,6 +160,31 @@ TEST(AuditLogView, RecognisesBothShapes) {
     ASSERT_TRUE(log.success.has_value());
     EXPECT_FALSE(*log.success);
   }
+}
+
+TEST(AuditLogView, PaddedRawParsedInPlaceRendersLikeACopiedOne) {
+  const std::string text =
+      R"({"id":"a","type":"login.failed","effective_at":10,"actor":{"type":"session","session":{"user":{"id":"u","email":"e@example.com"},"ip_address":"203.0.113.9"}},"login.failed":{"error_code":"invalid_mfa","error_message":"tab\there"}})";
+  Event tight;
+  tight.raw = text;
+  tight.raw.shrink_to_fit();
+  Event padded;
+  padded.raw.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+  padded.raw = text;
+  // Whatever the spare bytes hold, the parse must stop at size().
+  padded.raw.resize(text.size() + simdjson::SIMDJSON_PADDING, '}');
+  padded.raw.resize(text.size());
+  ASSERT_GE(padded.raw.capacity(), text.size() + simdjson::SIMDJSON_PADDING);
+  AuditLog a(tight);
+  AuditLog b(padded);
+  ASSERT_EQ(a.shape, Shape::kOpenAi);
+  ASSERT_EQ(b.shape, Shape::kOpenAi);
+  EXPECT_EQ(a.actor.email, "e@example.com");
+  EXPECT_EQ(b.actor.email, a.actor.email);
+  EXPECT_EQ(b.actor.ip, a.actor.ip);
+  EXPECT_EQ(b.type, a.type);
+  EXPECT_EQ(renderEvent(padded, Encoding::kOcsf), renderEvent(tight, Encoding::kOcsf));
+  EXPECT_EQ(renderEvent(padded, Encoding::kEcs), renderEvent(tight, Encoding::kEcs));
 }
 
 TEST(AuditLogView, SourceFieldsTakePrecedenceOverTheRawObject) {

@@ -109,6 +109,17 @@ TEST_F(PageParserTest, RawIsTheExactObjectBytes) {
   EXPECT_EQ(again->raw, page->events[1].raw);
 }
 
+TEST_F(PageParserTest, RawKeepsZeroedParserPaddingForTheRenderer) {
+  auto page = parse(kRealPage);
+  ASSERT_TRUE(page);
+  for (const Event& e : page->events) {
+    ASSERT_GE(e.raw.capacity(), e.raw.size() + simdjson::SIMDJSON_PADDING) << e.id;
+    // Only the terminator lies within size()+1; the padding behind it was written as zeros.
+    const char* tail = e.raw.data() + e.raw.size();
+    for (std::size_t i = 0; i < simdjson::SIMDJSON_PADDING; ++i) ASSERT_EQ(tail[i], '\0') << i;
+  }
+}
+
 TEST_F(PageParserTest, ServiceAccountAndKeyOnlyActors) {
   auto page = parse(R"({"object":"list","has_more":false,"data":[
     {"id":"a1","type":"service_account.created","effective_at":10,
