@@ -50,6 +50,9 @@ struct Event {
   // Rendered forms for the encodings some routed sink asked for (empty otherwise). kRaw is unused:
   // encoded(kRaw) returns `raw`.
   std::array<std::string, kEncodingCount> rendered;
+  // Bit (1 << e) is set once rendered[e] holds the final form for encoding e (possibly the raw
+  // text after a failed render), so that no later stage renders it again.
+  std::uint8_t rendered_mask = 0;
 
   const std::string& encoded(Encoding encoding) const {
     return encoding == Encoding::kRaw ? raw : rendered[static_cast<std::size_t>(encoding)];

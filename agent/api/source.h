@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <stop_token>
 #include <string>
 
@@ -19,6 +20,11 @@ class EventEmitter {
   // a routed queue is full (backpressure). Returns the sequence number, or nullopt when the
   // pipeline is stopping and the event was not taken (the source must not count it as emitted).
   virtual std::optional<std::uint64_t> emit(Event event) = 0;
+  // Optional work ahead of emit(), for a source that has spare threads: renders into each event
+  // the encodings its routed sinks need, so that emit() need not. Thread-safe and callable from
+  // any thread, concurrently, for distinct events, at any time while run() is active; emit() still
+  // makes the routing decision and renders whatever is missing. The default does nothing.
+  virtual void prepare(std::span<Event> /*events*/) const {}
 };
 
 class Source {

@@ -36,6 +36,7 @@ class Pipeline::Emitter final : public EventEmitter {
   std::optional<std::uint64_t> emit(Event event) override {
     return pipeline_.emit(slot_, next_seq_, std::move(event), stop_);
   }
+  void prepare(std::span<Event> events) const override { pipeline_.prepare(slot_, events); }
 
  private:
   Pipeline& pipeline_;
@@ -180,22 +181,7 @@ std::optional<std::uint64_t> Pipeline::emit(SourceSlot& slot, std::uint64_t& nex
     return seq;
   }
 
-  for (std::size_t e = 1; e < kEncodingCount; ++e) {
-    const auto encoding = static_cast<Encoding>(e);
-    bool wanted = false;
-    for (std::uint32_t k : targets) wanted |= config_.sinks[k].encoding == encoding;
-    if (!wanted) continue;
-    try {
-      event.rendered[e] = renderer_(event, encoding);
-    } catch (const std::exception& ex) {
-      // Rendering is pure and should not throw; if it does, the original is forwarded rather
-      // than the event being lost, and the failure is counted.
-      slot.metrics->error("encode", "render");
-      spdlog::error("source {}: cannot render event {} as {}: {}; forwarding the original",
-                    slot.info.id, event.id, toString(encoding), ex.what());
-      event.rendered[e] = event.raw;
-    }
-  }
+  render(slot, event, targets);
 
   EventPtr shared = std::make_shared<const Event>(std::move(event));
   slot.tracker->add(seq, static_cast<std::uint32_t>(targets.size()));
@@ -218,6 +204,39 @@ std::optional<std::uint64_t> Pipeline::emit(SourceSlot& slot, std::uint64_t& nex
   }
   if (!taken) return std::nullopt;
   return seq;
+}
+
+void Pipeline::prepare(const SourceSlot& slot, std::span<Event> events) const {
+  std::vector<std::uint32_t> targets;
+  for (Event& event : events) {
+    // The renderer reads the source (the OCSF tenant); emit() sets the same pointer again.
+    event.source = &slot.info;
+    router_->match(slot.info.index, event, targets);
+    render(slot, event, targets);
+  }
+}
+
+void Pipeline::render(const SourceSlot& slot, Event& event,
+                      std::span<const std::uint32_t> targets) const {
+  for (std::size_t e = 1; e < kEncodingCount; ++e) {
+    const auto encoding = static_cast<Encoding>(e);
+    const auto bit = static_cast<std::uint8_t>(1U << e);
+    if ((event.rendered_mask & bit) != 0) continue;
+    bool wanted = false;
+    for (std::uint32_t k : targets) wanted |= config_.sinks[k].encoding == encoding;
+    if (!wanted) continue;
+    try {
+      event.rendered[e] = renderer_(event, encoding);
+    } catch (const std::exception& ex) {
+      // Rendering is pure and should not throw; if it does, the original is forwarded rather
+      // than the event being lost, and the failure is counted.
+      slot.metrics->error("encode", "render");
+      spdlog::error("source {}: cannot render event {} as {}: {}; forwarding the original",
+                    slot.info.id, event.id, toString(encoding), ex.what());
+      event.rendered[e] = event.raw;
+    }
+    event.rendered_mask |= bit;
+  }
 }
 
 void Pipeline::onTerminal(std::span<const EventPtr> events) {

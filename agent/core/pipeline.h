@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -75,6 +76,11 @@ class Pipeline {
   // Takes `event` by rvalue reference: moved once, into the shared event, not once per call.
   std::optional<std::uint64_t> emit(SourceSlot& slot, std::uint64_t& next_seq, Event&& event,
                                     const std::stop_token& stop);
+  // EventEmitter::prepare: routes and renders `events` ahead of emit(). Thread-safe.
+  void prepare(const SourceSlot& slot, std::span<Event> events) const;
+  // Renders into `event` each encoding the sinks `targets` need and not rendered yet. A failed
+  // render is counted and the original forwarded instead. Thread-safe for distinct events.
+  void render(const SourceSlot& slot, Event& event, std::span<const std::uint32_t> targets) const;
 
   const Config& config_;
   const ComponentRegistry& registry_;

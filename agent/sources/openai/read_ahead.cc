@@ -14,13 +14,17 @@ namespace {
 // making progress (it keeps answering with ids it already gave): the source takes over.
 constexpr int kMaxBarrenPages = 3;
 
+// Events prepared per call: small enough that an abandoned window stops being prepared soon.
+constexpr std::size_t kPrepareSlice = 256;
+
 }  // namespace
 
 WindowReadAhead::WindowReadAhead(std::size_t readers, std::size_t max_events,
-                                 ClientFactory make_client, PageFn on_page)
+                                 ClientFactory make_client, PageFn on_page, PrepareFn prepare)
     : max_events_(std::max<std::size_t>(max_events, 1)),
       make_client_(std::move(make_client)),
-      on_page_(std::move(on_page)) {
+      on_page_(std::move(on_page)),
+      prepare_(std::move(prepare)) {
   readers_.reserve(readers);
   for (std::size_t i = 0; i < readers; ++i) {
     readers_.emplace_back([this](const std::stop_token& stop) {
@@ -154,6 +158,7 @@ WindowReadAhead::Read WindowReadAhead::read(OpenAiClient& client, const TimeWind
     }
     if (!page.has_more) {
       last_count_.store(r.events.size(), std::memory_order_relaxed);
+      prepare(r.events, abandon);
       r.status = Status::kDone;
       return r;
     }
@@ -163,6 +168,14 @@ WindowReadAhead::Read WindowReadAhead::read(OpenAiClient& client, const TimeWind
       return r;
     }
     after = std::move(page.last_id);
+  }
+}
+
+void WindowReadAhead::prepare(std::vector<Event>& events, const std::stop_token& abandon) const {
+  if (!prepare_) return;
+  const std::span<Event> all(events);
+  for (std::size_t i = 0; i < all.size() && !abandon.stop_requested(); i += kPrepareSlice) {
+    prepare_(all.subspan(i, std::min(kPrepareSlice, all.size() - i)));
   }
 }
 

@@ -11,8 +11,13 @@
 // pagination loop, a one-second window too dense to split); the source then reads that window
 // itself, with its usual handling and reporting.
 //
-// Memory: at most `readers` windows are scheduled, each of at most `max_events` events plus one
-// page.
+// A window read whole is handed, on its reader thread, to the `prepare` hook (the pipeline's
+// EventEmitter::prepare, which renders the events for their sinks) before the source takes it, so
+// that this work runs beside the source thread instead of on it. Events the source later drops
+// as already emitted were prepared for nothing; that is the price of doing it early.
+//
+// Memory: at most `readers` windows are scheduled, each of at most `max_events` events (with
+// their rendered forms once prepared) plus one page.
 #pragma once
 
 #include <atomic>
@@ -24,6 +29,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <stop_token>
 #include <thread>
 #include <vector>
@@ -52,9 +58,13 @@ class WindowReadAhead {
   using PageFn = std::function<void(std::uint64_t outside, std::uint64_t repeated)>;
   // Makes the client of one reader thread.
   using ClientFactory = std::function<std::unique_ptr<OpenAiClient>()>;
+  // Called on reader threads, concurrently, with the events of a window read whole (kDone), in
+  // slices, before take() returns them. Must be thread-safe for distinct events and not throw.
+  using PrepareFn = std::function<void(std::span<Event>)>;
 
+  // `prepare` may be empty. The caller keeps what it captures alive until this is destroyed.
   WindowReadAhead(std::size_t readers, std::size_t max_events, ClientFactory make_client,
-                  PageFn on_page);
+                  PageFn on_page, PrepareFn prepare = {});
   // Abandons what is scheduled and joins the readers.
   ~WindowReadAhead();
   WindowReadAhead(const WindowReadAhead&) = delete;
@@ -87,6 +97,7 @@ class WindowReadAhead {
 
   void readerLoop(const std::stop_token& stop, OpenAiClient& client);
   Read read(OpenAiClient& client, const TimeWindow& window, const std::stop_token& abandon);
+  void prepare(std::vector<Event>& events, const std::stop_token& abandon) const;
 
   const std::size_t max_events_;
   // Events the last window held: a new window reserves about that much, so that its events are
@@ -94,6 +105,7 @@ class WindowReadAhead {
   std::atomic<std::size_t> last_count_{0};
   ClientFactory make_client_;
   PageFn on_page_;
+  PrepareFn prepare_;
 
   mutable std::mutex mutex_;               // guards jobs_
   std::condition_variable_any work_cv_;    // readers: a job was scheduled

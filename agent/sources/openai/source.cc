@@ -76,6 +76,7 @@ void OpenAiAuditLogSource::idleUntilStopped(const std::stop_token& stop) {
 }
 
 void OpenAiAuditLogSource::run(std::stop_token stop, EventEmitter& out) {
+  emitter_ = &out;
   try {
     runCycles(stop, out);
   } catch (const std::exception& e) {
@@ -87,6 +88,8 @@ void OpenAiAuditLogSource::run(std::stop_token stop, EventEmitter& out) {
     telemetry_->onError("internal");
     setNotReady("internal error");
   }
+  read_ahead_.reset();  // its readers call out.prepare(), which is gone once run() returns
+  emitter_ = nullptr;
   try {
     persist();
   } catch (...) {
@@ -384,6 +387,9 @@ OpenAiAuditLogSource::Collected OpenAiAuditLogSource::collectAhead(
             spdlog::warn("source {}: the API returned {} events outside the requested time range",
                          id_, outside);
           }
+        },
+        [emitter = emitter_](std::span<Event> events) {
+          if (emitter != nullptr) emitter->prepare(events);
         });
   }
   limit = read_ahead_->maxEvents();

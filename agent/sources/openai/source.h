@@ -174,6 +174,9 @@ class OpenAiAuditLogSource final : public Source {
   std::function<double()> unit_random_;          // run() thread only
   std::shared_ptr<RequestBudget> budget_;        // max_requests_per_sec, shared with the readers
   std::unique_ptr<WindowReadAhead> read_ahead_;  // while catching up; used only by run()
+  // run()'s emitter, whose prepare() the readers call; set only while run() is active, and
+  // read_ahead_ (whose readers use it) never outlives run().
+  const EventEmitter* emitter_ = nullptr;
 
   mutable std::mutex state_mutex_;  // guards cursor_
   std::optional<WindowCursor> cursor_;

@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/unit/sources/openai/fake_audit_server.h"
@@ -44,7 +46,8 @@ class WindowReadAheadTest : public ::testing::Test {
     options_.max_requests_per_sec = 0;
     options_.page_size = 2;
   }
-  std::unique_ptr<WindowReadAhead> make(std::size_t readers, std::size_t max_events) {
+  std::unique_ptr<WindowReadAhead> make(std::size_t readers, std::size_t max_events,
+                                        WindowReadAhead::PrepareFn prepare = {}) {
     return std::make_unique<WindowReadAhead>(
         readers, max_events,
         [this] {
@@ -55,7 +58,8 @@ class WindowReadAheadTest : public ::testing::Test {
           pages_ += 1;
           outside_ += outside;
           repeated_ += repeated;
-        });
+        },
+        std::move(prepare));
   }
 
   FakeAuditServer server_;
@@ -149,6 +153,66 @@ TEST_F(WindowReadAheadTest, RepeatsAndOutsidersAreDroppedAndALoopIsGivenUp) {
   EXPECT_EQ(read->status, WindowReadAhead::Status::kGaveUp);
   EXPECT_EQ(outside_, 1u);
   EXPECT_EQ(repeated_, 2u);
+}
+
+// Records what the prepare hook was given, and marks it as a renderer would.
+struct PrepareLog {
+  std::mutex mutex;
+  std::vector<std::thread::id> threads;
+  std::vector<std::size_t> slice_sizes;
+  std::map<std::string, int> prepared;  // id -> times prepared
+
+  WindowReadAhead::PrepareFn fn() {
+    return [this](std::span<Event> events) {
+      std::lock_guard lock(mutex);
+      threads.push_back(std::this_thread::get_id());
+      slice_sizes.push_back(events.size());
+      for (Event& e : events) {
+        ++prepared[e.id];
+        e.rendered[static_cast<std::size_t>(Encoding::kOcsf)] = "prepared:" + e.id;
+      }
+    };
+  }
+};
+
+TEST_F(WindowReadAheadTest, AWindowReadWholeIsPreparedOnAReaderThreadBeforeItIsTaken) {
+  for (int i = 0; i < 3; ++i) server_.addEvent(fmt::format("a{}", i), 1000 + i);
+  for (int i = 0; i < 7; ++i) server_.addEvent(fmt::format("b{}", i), 1100 + i);
+  PrepareLog log;
+  auto ahead = make(2, 4, log.fn());
+  ahead->schedule(window(1000, 1100));
+  ahead->schedule(window(1100, 1200));  // overflows: its events are never emitted as read
+  auto first = ahead->take(stop_.get_token());
+  auto second = ahead->take(stop_.get_token());
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(second);
+  ASSERT_EQ(first->status, WindowReadAhead::Status::kDone);
+  ASSERT_EQ(second->status, WindowReadAhead::Status::kOverflow);
+  ASSERT_EQ(first->events.size(), 3u);
+  for (const Event& e : first->events) EXPECT_EQ(e.encoded(Encoding::kOcsf), "prepared:" + e.id);
+  for (const Event& e : second->events) EXPECT_EQ(e.encoded(Encoding::kOcsf), "");
+
+  std::lock_guard lock(log.mutex);
+  EXPECT_EQ(log.prepared, (std::map<std::string, int>{{"a0", 1}, {"a1", 1}, {"a2", 1}}));
+  ASSERT_FALSE(log.threads.empty());
+  for (const auto& id : log.threads) EXPECT_NE(id, std::this_thread::get_id());
+}
+
+TEST_F(WindowReadAheadTest, ALargeWindowIsPreparedInSlicesEachEventOnce) {
+  options_.page_size = 100;
+  for (int i = 0; i < 700; ++i) server_.addEvent(fmt::format("e{}", i), 1000 + i / 10);
+  PrepareLog log;
+  auto ahead = make(1, 1000, log.fn());
+  ahead->schedule(window(1000, 1100));
+  auto read = ahead->take(stop_.get_token());
+  ASSERT_TRUE(read);
+  ASSERT_EQ(read->status, WindowReadAhead::Status::kDone);
+  ASSERT_EQ(read->events.size(), 700u);
+  for (const Event& e : read->events) EXPECT_EQ(e.encoded(Encoding::kOcsf), "prepared:" + e.id);
+  std::lock_guard lock(log.mutex);
+  EXPECT_EQ(log.prepared.size(), 700u);
+  for (const auto& [id, times] : log.prepared) EXPECT_EQ(times, 1) << id;
+  EXPECT_GT(log.slice_sizes.size(), 1u);  // an abandoned window can stop between slices
 }
 
 TEST_F(WindowReadAheadTest, CancelAbandonsEverythingScheduled) {
