@@ -95,6 +95,12 @@ class Sink {
   // A problem an operator should see in /readyz that is not tied to one send (e.g. a failed
   // start-up health check). Empty when healthy.
   virtual std::string healthProblem() const { return {}; }
+
+  // Bytes the sink adds around each event in a request (an envelope), on average. The driver
+  // counts them when it cuts a batch against batch.max_bytes, so that a sink whose request limit
+  // is that same figure gets batches that fit one request instead of a full request and a small
+  // leftover one. May change as the sink learns it; called from the driver's threads.
+  virtual std::size_t framingBytes() const { return 0; }
 };
 
 // Convenience base for sinks whose I/O is synchronous: implement sendSync().

@@ -79,7 +79,7 @@ SinkDriver::PushResult SinkDriver::push(EventPtr event, const std::stop_token& s
   }
   if (!accepting_ || stop.stop_requested()) return PushResult::kStopped;
   const bool was_empty = pending_.empty();
-  const bool was_ready = pending_.size() >= batch_.max_events || pending_bytes_ >= batch_.max_bytes;
+  const bool was_ready = batchFullLocked();
   if (was_empty) oldest_pending_ = Clock::now();
   pending_.push_back(std::move(event));
   pending_bytes_ += size;
@@ -87,7 +87,7 @@ SinkDriver::PushResult SinkDriver::push(EventPtr event, const std::stop_token& s
   held_bytes_ += size;
   metrics_.buffer_events.Set(static_cast<double>(held_events_));
   metrics_.buffer_bytes.Set(static_cast<double>(held_bytes_));
-  const bool ready = pending_.size() >= batch_.max_events || pending_bytes_ >= batch_.max_bytes;
+  const bool ready = batchFullLocked();
   // Wake a worker only when this push changes what it would do: a first event starts the batch
   // timer, a full batch can go. Waking one on every push of an already full buffer costs a
   // context switch per event while every worker is busy; a worker that frees up looks again.
@@ -98,20 +98,28 @@ SinkDriver::PushResult SinkDriver::push(EventPtr event, const std::stop_token& s
   return PushResult::kAccepted;
 }
 
+bool SinkDriver::batchFullLocked() const {
+  return pending_.size() >= batch_.max_events ||
+         pending_bytes_ + pending_.size() * sink_->framingBytes() >= batch_.max_bytes;
+}
+
 bool SinkDriver::batchReadyLocked(Clock::time_point now) const {
   if (pending_.empty()) return false;
   if (draining_) return true;
-  if (pending_.size() >= batch_.max_events || pending_bytes_ >= batch_.max_bytes) return true;
+  if (batchFullLocked()) return true;
   return now - oldest_pending_ >= std::chrono::milliseconds(batch_.timeout_ms);
 }
 
 BatchPtr SinkDriver::takeBatchLocked() {
   auto batch = std::make_shared<Batch>();
   batch->events.reserve(std::min(pending_.size(), batch_.max_events));
+  const std::size_t framing = sink_->framingBytes();
+  std::size_t request_bytes = 0;  // the batch's bytes with the sink's framing
   while (!pending_.empty() && batch->events.size() < batch_.max_events) {
     const std::size_t size = encodedSize(*pending_.front());
     // Always take at least one event; an event larger than max_bytes goes alone.
-    if (!batch->events.empty() && batch->bytes + size > batch_.max_bytes) break;
+    if (!batch->events.empty() && request_bytes + size + framing > batch_.max_bytes) break;
+    request_bytes += size + framing;
     batch->bytes += size;
     pending_bytes_ -= size;
     batch->events.push_back(std::move(pending_.front()));

@@ -74,6 +74,8 @@ class SinkDriver {
   };
 
   void workerLoop(std::stop_token stop);
+  // A full batch waits (by events, or by bytes with the sink's framing).
+  bool batchFullLocked() const;
   bool batchReadyLocked(Clock::time_point now) const;
   BatchPtr takeBatchLocked();
   void onOutcome(const Attempt& attempt, SendOutcome outcome);

@@ -21,6 +21,7 @@
 // sink's thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -80,11 +81,15 @@ class SplunkHecSink final : public Sink {
   // (from this call). Destroying the sink without stop() drops them without callbacks.
   void stop(std::chrono::steady_clock::time_point deadline) override;
   std::string healthProblem() const override;
+  // The envelope bytes around an event: first from the configured metadata, then the average
+  // of the last batch sent (templated metadata varies per event).
+  std::size_t framingBytes() const override { return framing_.load(std::memory_order_relaxed); }
 
   // The X-Splunk-Request-Channel of this instance (a random GUID).
   const std::string& channel() const { return channel_; }
 
  private:
+  std::atomic<std::size_t> framing_{0};
   using Clock = std::chrono::steady_clock;
   struct Chunk {
     std::string body;

@@ -22,7 +22,9 @@ using Clock = std::chrono::steady_clock;
 class ScriptedSink final : public SyncSink {
  public:
   using Script = std::function<SendOutcome(const Batch&, int call)>;
-  explicit ScriptedSink(Script script) : script_(std::move(script)) {}
+  explicit ScriptedSink(Script script, std::size_t framing = 0)
+      : script_(std::move(script)), framing_(framing) {}
+  std::size_t framingBytes() const override { return framing_; }
 
   SendOutcome sendSync(const Batch& batch) override {
     int call;
@@ -48,6 +50,7 @@ class ScriptedSink final : public SyncSink {
 
  private:
   Script script_;
+  std::size_t framing_;
   std::mutex mutex_;
   int calls_ = 0;
   std::vector<std::vector<std::string>> batches_;
@@ -111,8 +114,9 @@ class SinkDriverTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  std::unique_ptr<SinkDriver> makeDriver(ScriptedSink*& sink_out, ScriptedSink::Script script) {
-    auto sink = std::make_unique<ScriptedSink>(std::move(script));
+  std::unique_ptr<SinkDriver> makeDriver(ScriptedSink*& sink_out, ScriptedSink::Script script,
+                                         std::size_t framing = 0) {
+    auto sink = std::make_unique<ScriptedSink>(std::move(script), framing);
     sink_out = sink.get();
     auto d = std::make_unique<SinkDriver>(config_, std::move(sink), metrics(), dir_.string(),
                                           terminal_.fn(), [] { return 1.0; });
@@ -132,6 +136,21 @@ class SinkDriverTest : public ::testing::Test {
   Metrics metrics_{"test"};
   Terminal terminal_;
 };
+
+TEST_F(SinkDriverTest, BatchBytesCountTheSinksFramingPerEvent) {
+  // 90-byte events with 10 bytes of framing each: ten fill a 1,000-byte batch (eleven would
+  // without framing). The batch timeout is long, so a batch goes only once it is full by bytes.
+  config_.batch = {100, 1000, 60'000};
+  ScriptedSink* sink;
+  auto driver = makeDriver(
+      sink, [](const Batch&, int) { return SendOutcome::delivered(); }, 10);
+  for (int i = 0; i < 30; ++i)
+    ASSERT_EQ(driver->push(event(numbered("e", i), 90)), SinkDriver::PushResult::kAccepted);
+  ASSERT_TRUE(terminal_.waitFor(30));
+  const auto batches = sink->batches();
+  ASSERT_EQ(batches.size(), 3u);
+  for (const auto& b : batches) EXPECT_EQ(b.size(), 10u);
+}
 
 TEST_F(SinkDriverTest, DeliversEverythingInBatchesOfAtMostMaxEvents) {
   ScriptedSink* sink;

@@ -256,6 +256,33 @@ TEST_F(SplunkHecSinkTest, SplitsABatchIntoRequestsOfAtMostMaxRequestBytes) {
   for (std::size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(ids[i], "audit_log-" + std::to_string(i));
 }
 
+TEST_F(SplunkHecSinkTest, ABatchCutWithTheSinksFramingFitsOneRequest) {
+  auto s = settings();
+  s.max_request_bytes = 10'000;
+  auto sink = make(s);
+  const std::size_t framing = sink->framingBytes();
+  // The envelope of one of these events, less the event itself: what framing must cover.
+  const BatchPtr probe = batchOf(1, 100);
+  std::string one;
+  ASSERT_TRUE(appendHecEnvelope(one, *probe->events[0], s.format));
+  const std::size_t event_size = probe->events[0]->raw.size();
+  ASSERT_GE(framing, one.size() - event_size);
+  ASSERT_LT(framing, one.size() - event_size + 64) << "an estimate this loose wastes requests";
+
+  // As many events as the driver puts in a batch of max_request_bytes with that framing.
+  const std::size_t n = s.max_request_bytes / (event_size + framing);
+  Captured done;
+  sink->send(batchOf(n, 100), done.callback());
+  ASSERT_TRUE(done.wait());
+  const auto seen = hec_.requests(kEvent);
+  ASSERT_THAT(seen, SizeIs(1));
+  EXPECT_THAT(idsIn(seen[0].body), SizeIs(n));
+  EXPECT_LE(seen[0].body.size(), s.max_request_bytes);
+  // After a send the estimate is the batch's average envelope (plus a margin), still covering it.
+  EXPECT_GE(sink->framingBytes(), (seen[0].body.size() - n * event_size) / n);
+  EXPECT_LE(sink->framingBytes(), framing + 8);
+}
+
 TEST_F(SplunkHecSinkTest, PartialBatchDeliversThePrefixAndDeadLettersTheBadEvent) {
   hec_.on(kEvent, [](const ScriptedHec::Seen&) {
     return ScriptedHec::Answer{
