@@ -95,7 +95,7 @@ def main():
                 assert agent.process.alive(), f"the agent exited: {agent.process.stderr()[-2000:]}"
                 return rx.events_total() >= expected
 
-            h.wait_until(done, 3600, f"{expected} events indexed", interval=0.2)
+            h.wait_until(done, 3600, f"{expected} events indexed", interval=0.05)
             elapsed = time.monotonic() - start
             cpu, peak = h.process_stats(pid)
             rx_cpu = meter.used("rx")

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace siem {
 namespace {
@@ -276,4 +278,34 @@ TEST(GzipInflaterTest, ErrorsAreStickyAndTruncationShowsAtFinish) {
 }
 
 }  // namespace
+
+TEST(GzipTest, ReusedIsalStateGivesTheSameOutputAsAFreshOne) {
+  std::vector<std::string> inputs;
+  for (int n : {100'000, 10, 250'000, 0, 5'000}) {
+    std::string s;
+    for (int i = 0; s.size() < static_cast<std::size_t>(n); ++i) {
+      s += R"({"id":"audit_log-)" + std::to_string(i * 7919 % 100'003) + R"(","type":"x"})";
+    }
+    s.resize(static_cast<std::size_t>(n));
+    inputs.push_back(std::move(s));
+  }
+  // On a thread of its own every call starts from fresh ISA-L state.
+  auto fresh = [](const std::string& in, int level) {
+    std::string out;
+    std::thread([&] { out = gzipCompress(in, level).value(); }).join();
+    return out;
+  };
+  for (int round = 0; round < 2; ++round) {
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      const int level = static_cast<int>((i + round) % 2);
+      auto packed = gzipCompress(inputs[i], level);
+      ASSERT_TRUE(packed);
+      EXPECT_EQ(*packed, fresh(inputs[i], level)) << "input " << i << " level " << level;
+      auto back = gzipDecompress(*packed);
+      ASSERT_TRUE(back);
+      EXPECT_EQ(*back, inputs[i]);
+    }
+  }
+}
+
 }  // namespace siem
