@@ -64,33 +64,10 @@ OrganizationLogsSource::~OrganizationLogsSource() = default;
 
 OrganizationLogsSourceStats OrganizationLogsSource::stats() const { return telemetry_->snapshot(); }
 
-std::string OrganizationLogsSource::notReadyReason() const {
-  std::lock_guard lock(reason_mutex_);
-  return not_ready_;
-}
-
-void OrganizationLogsSource::setNotReady(std::string reason) {
-  std::lock_guard lock(reason_mutex_);
-  not_ready_ = std::move(reason);
-}
-
-void OrganizationLogsSource::idleUntilStopped(const std::stop_token& stop) {
-  while (clock_->sleepFor(std::chrono::hours(1), stop)) {
-  }
-}
+std::string OrganizationLogsSource::notReadyReason() const { return not_ready_.get(); }
 
 void OrganizationLogsSource::run(std::stop_token stop, EventEmitter& out) {
-  try {
-    runCycles(stop, out);
-  } catch (const std::exception& e) {
-    spdlog::error("source {}: stopped by an internal error: {}", id_, e.what());
-    telemetry_->onError("internal");
-    setNotReady(fmt::format("internal error: {}", e.what()));
-  } catch (...) {
-    spdlog::error("source {}: stopped by an unknown internal error", id_);
-    telemetry_->onError("internal");
-    setNotReady("internal error");
-  }
+  runStoppingOnInternalError(id_, *telemetry_, not_ready_, [&] { runCycles(stop, out); });
   try {
     persist(true);
   } catch (...) {
@@ -99,55 +76,34 @@ void OrganizationLogsSource::run(std::stop_token stop, EventEmitter& out) {
 }
 
 Result<IdCursorState> OrganizationLogsSource::loadCursor() {
-  const std::string name = checkpointName(id_);
-  CheckpointRead read = store_.read(name, LeftoverPolicy::kRemove);
-  if (read.leftover_warning) {
-    spdlog::warn("source {}: {}", id_, *read.leftover_warning);
-    telemetry_->checkpointError("checkpoint_leftover_temp");
+  simdjson::ondemand::parser parser;
+  auto read = readSourceCheckpoint(
+      store_, checkpointName(id_), id_, *telemetry_,
+      [&](std::string_view payload) { return parseIdCursorState(payload, parser); });
+  if (!read) return tl::unexpected(read.error());
+  if (*read) {
+    spdlog::info("source {}: resuming after {} (skipping events created before {})", id_,
+                 (*read)->last_id.value_or("the beginning of the log"),
+                 formatRfc3339((*read)->not_before));
+    return std::move(**read);
   }
-  switch (read.status) {
-    case CheckpointStatus::kMissing: {
-      auto start = parseTimeSpec(options_.start_at, unixSeconds(clock_->now()));
-      if (!start) return fail(fmt::format("invalid start_at: {}", start.error().message));
-      IdCursorState state;
-      state.not_before = *start;
-      spdlog::info(
-          "source {}: first run, reading organization logs from the beginning and skipping those "
-          "created before {}",
-          id_, formatRfc3339(*start));
-      return state;
-    }
-    case CheckpointStatus::kOk: {
-      simdjson::ondemand::parser parser;
-      auto state = parseIdCursorState(read.payload, parser);
-      if (!state) {
-        telemetry_->checkpointError("checkpoint_corrupt");
-        return fail(fmt::format(
-            "checkpoint {} is corrupt: {}. It was left as is: inspect it, or run `siem-agent "
-            "checkpoint reset` for this source to start again from a chosen time",
-            store_.pathOf(name).string(), state.error().message));
-      }
-      spdlog::info("source {}: resuming after {} (skipping events created before {})", id_,
-                   state->last_id.value_or("the beginning of the log"),
-                   formatRfc3339(state->not_before));
-      return state;
-    }
-    case CheckpointStatus::kCorrupt:
-      telemetry_->checkpointError("checkpoint_corrupt");
-      return fail(read.error);
-    case CheckpointStatus::kError:
-      telemetry_->checkpointError("checkpoint_unreadable");
-      return fail(read.error);
-  }
-  return fail("unreachable");
+  auto start = parseTimeSpec(options_.start_at, unixSeconds(clock_->now()));
+  if (!start) return fail(fmt::format("invalid start_at: {}", start.error().message));
+  IdCursorState state;
+  state.not_before = *start;
+  spdlog::info(
+      "source {}: first run, reading organization logs from the beginning and skipping those "
+      "created before {}",
+      id_, formatRfc3339(*start));
+  return state;
 }
 
 void OrganizationLogsSource::runCycles(const std::stop_token& stop, EventEmitter& out) {
   auto loaded = loadCursor();
   if (!loaded) {
     spdlog::error("source {}: {}", id_, loaded.error().message);
-    setNotReady(loaded.error().message);
-    idleUntilStopped(stop);
+    not_ready_.set(loaded.error().message);
+    idleUntilStopped(*clock_, stop);
     return;
   }
   read_after_ = loaded->last_id;
@@ -263,7 +219,7 @@ std::optional<FetchResult> OrganizationLogsSource::fetchAuthorized(const std::st
         if (!last_reason.empty()) {
           spdlog::info("source {}: the OpenAI API accepts requests again", id_);
         }
-        setNotReady("");
+        not_ready_.set("");
         return result;
       case FetchStatus::kStopped:
         return std::nullopt;
@@ -282,12 +238,12 @@ std::optional<FetchResult> OrganizationLogsSource::fetchAuthorized(const std::st
       spdlog::error("source {}: {}; retrying every {} s", id_, reason,
                     std::chrono::duration_cast<std::chrono::seconds>(deps_.refused_retry).count());
     }
-    setNotReady(reason);
+    not_ready_.set(reason);
     last_reason = reason;
     if (!sleepPersisting(deps_.refused_retry, stop)) return std::nullopt;
     // A rotated key file (Kubernetes secret) is picked up without a restart.
     if (auto reloaded = client_->reloadApiKey(); !reloaded) {
-      setNotReady(fmt::format("{}; {}", reason, reloaded.error().message));
+      not_ready_.set(fmt::format("{}; {}", reason, reloaded.error().message));
     }
   }
 }

@@ -44,6 +44,7 @@
 #include "agent/sources/openai/config.h"
 #include "agent/sources/openai/id_cursor.h"
 #include "agent/sources/openai/source.h"
+#include "agent/sources/openai/source_support.h"
 
 namespace siem {
 
@@ -116,8 +117,6 @@ class OrganizationLogsSource final : public Source {
   std::int64_t watermarkLocked() const;  // state_mutex_ held
   void persist(bool force);
   void writeSnapshot(const Snapshot& snapshot);
-  void setNotReady(std::string reason);
-  void idleUntilStopped(const std::stop_token& stop);
   // Sleeps `duration` in slices, persisting acknowledged progress between them.
   bool sleepPersisting(std::chrono::nanoseconds duration, const std::stop_token& stop);
 
@@ -141,8 +140,7 @@ class OrganizationLogsSource final : public Source {
   // Version of the cursor state last written (-1: none yet). Written under write_mutex_.
   std::atomic<std::int64_t> written_version_{-1};
 
-  mutable std::mutex reason_mutex_;  // guards not_ready_
-  std::string not_ready_;
+  NotReadyReason not_ready_;
 };
 
 // --- For the operator CLI (`siem-agent checkpoint show|reset`) ---------------------------------

@@ -60,34 +60,11 @@ OpenAiAuditLogSource::~OpenAiAuditLogSource() {
 
 OpenAiSourceStats OpenAiAuditLogSource::stats() const { return telemetry_->snapshot(); }
 
-std::string OpenAiAuditLogSource::notReadyReason() const {
-  std::lock_guard lock(reason_mutex_);
-  return not_ready_;
-}
-
-void OpenAiAuditLogSource::setNotReady(std::string reason) {
-  std::lock_guard lock(reason_mutex_);
-  not_ready_ = std::move(reason);
-}
-
-void OpenAiAuditLogSource::idleUntilStopped(const std::stop_token& stop) {
-  while (clock_->sleepFor(std::chrono::hours(1), stop)) {
-  }
-}
+std::string OpenAiAuditLogSource::notReadyReason() const { return not_ready_.get(); }
 
 void OpenAiAuditLogSource::run(std::stop_token stop, EventEmitter& out) {
   emitter_ = &out;
-  try {
-    runCycles(stop, out);
-  } catch (const std::exception& e) {
-    spdlog::error("source {}: stopped by an internal error: {}", id_, e.what());
-    telemetry_->onError("internal");
-    setNotReady(fmt::format("internal error: {}", e.what()));
-  } catch (...) {
-    spdlog::error("source {}: stopped by an unknown internal error", id_);
-    telemetry_->onError("internal");
-    setNotReady("internal error");
-  }
+  runStoppingOnInternalError(id_, *telemetry_, not_ready_, [&] { runCycles(stop, out); });
   read_ahead_.reset();  // its readers call out.prepare(), which is gone once run() returns
   emitter_ = nullptr;
   try {
@@ -98,53 +75,32 @@ void OpenAiAuditLogSource::run(std::stop_token stop, EventEmitter& out) {
 }
 
 Result<CursorState> OpenAiAuditLogSource::loadCursor() {
-  const auto path = store_.pathOf(checkpointName());
-  CheckpointRead read = store_.read(checkpointName(), LeftoverPolicy::kRemove);
-  if (read.leftover_warning) {
-    spdlog::warn("source {}: {}", id_, *read.leftover_warning);
-    telemetry_->checkpointError("checkpoint_leftover_temp");
+  simdjson::ondemand::parser parser;
+  auto read = readSourceCheckpoint(
+      store_, checkpointName(), id_, *telemetry_,
+      [&](std::string_view payload) { return parseCursorState(payload, parser); });
+  if (!read) return tl::unexpected(read.error());
+  if (*read) {
+    spdlog::info("source {}: resuming at {} ({} recent ids remembered)", id_,
+                 formatRfc3339((*read)->watermark), (*read)->seen.size());
+    return std::move(**read);
   }
-  switch (read.status) {
-    case CheckpointStatus::kMissing: {
-      const std::int64_t now = unixSeconds(clock_->now());
-      auto start = parseTimeSpec(options_.start_at, now);
-      if (!start) return fail(fmt::format("invalid start_at: {}", start.error().message));
-      CursorState state;
-      state.watermark = *start;
-      state.origin = *start;
-      spdlog::info("source {}: first run, reading audit logs from {}", id_, formatRfc3339(*start));
-      return state;
-    }
-    case CheckpointStatus::kOk: {
-      simdjson::ondemand::parser parser;
-      auto state = parseCursorState(read.payload, parser);
-      if (!state) {
-        telemetry_->checkpointError("checkpoint_corrupt");
-        return fail(fmt::format(
-            "checkpoint {} is corrupt: {}. It was left as is: inspect it, or run `siem-agent "
-            "checkpoint reset` for this source to start again from a chosen time",
-            path.string(), state.error().message));
-      }
-      spdlog::info("source {}: resuming at {} ({} recent ids remembered)", id_,
-                   formatRfc3339(state->watermark), state->seen.size());
-      return state;
-    }
-    case CheckpointStatus::kCorrupt:
-      telemetry_->checkpointError("checkpoint_corrupt");
-      return fail(read.error);
-    case CheckpointStatus::kError:
-      telemetry_->checkpointError("checkpoint_unreadable");
-      return fail(read.error);
-  }
-  return fail("unreachable");
+  const std::int64_t now = unixSeconds(clock_->now());
+  auto start = parseTimeSpec(options_.start_at, now);
+  if (!start) return fail(fmt::format("invalid start_at: {}", start.error().message));
+  CursorState state;
+  state.watermark = *start;
+  state.origin = *start;
+  spdlog::info("source {}: first run, reading audit logs from {}", id_, formatRfc3339(*start));
+  return state;
 }
 
 void OpenAiAuditLogSource::runCycles(const std::stop_token& stop, EventEmitter& out) {
   auto loaded = loadCursor();
   if (!loaded) {
     spdlog::error("source {}: {}", id_, loaded.error().message);
-    setNotReady(loaded.error().message);
-    idleUntilStopped(stop);
+    not_ready_.set(loaded.error().message);
+    idleUntilStopped(*clock_, stop);
     return;
   }
   {
@@ -446,7 +402,7 @@ std::optional<FetchResult> OpenAiAuditLogSource::fetchAuthorized(const AuditLogQ
       case FetchStatus::kPage:
         if (!last_reason.empty())
           spdlog::info("source {}: the OpenAI API accepts requests again", id_);
-        setNotReady("");
+        not_ready_.set("");
         return result;
       case FetchStatus::kStopped:
         return std::nullopt;
@@ -459,13 +415,13 @@ std::optional<FetchResult> OpenAiAuditLogSource::fetchAuthorized(const AuditLogQ
       spdlog::error("source {}: {}; retrying every {} s", id_, reason,
                     std::chrono::duration_cast<std::chrono::seconds>(deps_.refused_retry).count());
     }
-    setNotReady(reason);
+    not_ready_.set(reason);
     last_reason = reason;
     if (!waitRefused(stop)) return std::nullopt;
     if (reload_requested_.load()) continue;  // re-read (and logged) before the next request
     // A rotated key file (Kubernetes secret) is picked up without a restart.
     if (auto reloaded = client_->reloadApiKey(); !reloaded) {
-      setNotReady(fmt::format("{}; {}", reason, reloaded.error().message));
+      not_ready_.set(fmt::format("{}; {}", reason, reloaded.error().message));
     }
   }
 }

@@ -30,6 +30,7 @@
 #include "agent/sources/openai/client.h"
 #include "agent/sources/openai/config.h"
 #include "agent/sources/openai/read_ahead.h"
+#include "agent/sources/openai/source_support.h"
 #include "agent/sources/openai/window.h"
 
 namespace siem {
@@ -158,8 +159,6 @@ class OpenAiAuditLogSource final : public Source {
   void startWriter();
   void writeLoop(const std::stop_token& stop);
   void writeSnapshot(const Snapshot& snapshot);
-  void setNotReady(std::string reason);
-  void idleUntilStopped(const std::stop_token& stop);
   std::string checkpointName() const { return id_ + ".json"; }
 
   const std::string id_;
@@ -185,8 +184,7 @@ class OpenAiAuditLogSource final : public Source {
   // Version of the cursor state last written (-1: none yet). Written under write_mutex_.
   std::atomic<std::int64_t> written_version_{-1};
 
-  mutable std::mutex reason_mutex_;  // guards not_ready_
-  std::string not_ready_;
+  NotReadyReason not_ready_;
 
   std::atomic<bool> reload_requested_{false};
   std::mutex wake_mutex_;  // guards refused_wake_
