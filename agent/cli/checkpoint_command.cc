@@ -241,22 +241,13 @@ class CheckpointCommand final : public CliCommand {
       return kExitOk;
     }
 
-    auto removed = removeCheckpoint(path);
-    if (!removed) {
-      note(fmt::format("checkpoint reset: {}", removed.error().message));
-      return kExitFailure;
-    }
-    if (!*removed) {
-      printOut(
-          fmt::format("source {} has no checkpoint ({}); nothing to reset\n", id, path.string()));
-      return kExitOk;
-    }
-    printOut(fmt::format(
-        "source {}: removed checkpoint {}\n  watermark was:   {}\n  origin was:      {}\n"
-        "  remembered ids:  {}\nThe next run starts at the source's start_at ({}).\n",
-        id, path.string(), was(&CursorState::watermark), was(&CursorState::origin),
-        before ? before->seen.size() : 0, source.options->start_at));
-    return kExitOk;
+    return removeAndReport(
+        id, path,
+        fmt::format(
+            "source {}: removed checkpoint {}\n  watermark was:   {}\n  origin was:      {}\n"
+            "  remembered ids:  {}\nThe next run starts at the source's start_at ({}).\n",
+            id, path.string(), was(&CursorState::watermark), was(&CursorState::origin),
+            before ? before->seen.size() : 0, source.options->start_at));
   }
 
   // With the data_dir lock held. The variant's cursor is a position in ingestion order, so a time
@@ -293,6 +284,20 @@ class CheckpointCommand final : public CliCommand {
       return kExitOk;
     }
 
+    return removeAndReport(
+        id, path,
+        fmt::format(
+            "source {}: removed checkpoint {}\n  last id was:        {}\n  not before was:     {}\n"
+            "  newest created_at:  {}\nThe next run reads the organization log from the beginning "
+            "and "
+            "skips logs created before the source's start_at ({}).\n",
+            id, path.string(), was_last, was_not_before, was_newest, source.options->start_at));
+  }
+
+  // `reset` without --to, once the report of what is removed is written: removes the checkpoint,
+  // or says there was none.
+  int removeAndReport(const std::string& id, const std::filesystem::path& path,
+                      const std::string& removed_report) {
     auto removed = removeCheckpoint(path);
     if (!removed) {
       note(fmt::format("checkpoint reset: {}", removed.error().message));
@@ -303,11 +308,7 @@ class CheckpointCommand final : public CliCommand {
           fmt::format("source {} has no checkpoint ({}); nothing to reset\n", id, path.string()));
       return kExitOk;
     }
-    printOut(fmt::format(
-        "source {}: removed checkpoint {}\n  last id was:        {}\n  not before was:     {}\n"
-        "  newest created_at:  {}\nThe next run reads the organization log from the beginning and "
-        "skips logs created before the source's start_at ({}).\n",
-        id, path.string(), was_last, was_not_before, was_newest, source.options->start_at));
+    printOut(removed_report);
     return kExitOk;
   }
 
