@@ -19,8 +19,6 @@ constexpr std::string_view kAckPath = "/services/collector/ack";
 constexpr std::string_view kHealthPath = "/services/collector/health";
 // HEC answers are small JSON objects; anything bigger is not HEC.
 constexpr std::size_t kMaxResponseBytes = 1u << 20;
-// Envelope overhead per event beyond its encoded form, for reserving request buffers.
-constexpr std::size_t kEnvelopeOverhead = 160;
 // Added to the measured envelope size when batches are cut, so that an estimate slightly short of
 // a batch's real envelopes rarely leaves a small second request.
 constexpr std::size_t kFramingMargin = 16;
@@ -213,9 +211,12 @@ void SplunkHecSink::send(BatchPtr batch, SendCallback done) {
   };
 
   // Requests of at most max_request_bytes (a lone event may exceed it up to max_event_bytes).
+  const std::size_t framing = framingBytes();
+  std::size_t framing_total = 0;  // envelope bytes around the events that go out
+  std::size_t accepted = 0;
   std::vector<Chunk> chunks(1);
   chunks.back().body.reserve(
-      std::min(b.bytes + n * kEnvelopeOverhead, settings_.max_request_bytes + kEnvelopeOverhead));
+      std::min(b.bytes + n * framing, settings_.max_request_bytes + framing));
   for (std::size_t i = 0; i < n; ++i) {
     Chunk* chunk = &chunks.back();
     const std::size_t mark = chunk->body.size();
@@ -236,28 +237,20 @@ void SplunkHecSink::send(BatchPtr batch, SendCallback done) {
     }
     if (!chunk->indices.empty() && chunk->body.size() > settings_.max_request_bytes) {
       Chunk next;
-      next.body.reserve(settings_.max_request_bytes + kEnvelopeOverhead);
+      next.body.reserve(settings_.max_request_bytes + framing);
       next.body.append(chunk->body, mark, size);
       chunk->body.resize(mark);
       chunks.push_back(std::move(next));
       chunk = &chunks.back();
     }
     chunk->indices.push_back(i);
+    framing_total += size - b.events[i]->encoded(settings_.format.encoding).size();
+    ++accepted;
   }
   if (chunks.back().indices.empty()) chunks.pop_back();
-  {
-    std::size_t body_bytes = 0, event_bytes = 0, events = 0;
-    for (const Chunk& chunk : chunks) {
-      body_bytes += chunk.body.size();
-      events += chunk.indices.size();
-      for (const std::size_t i : chunk.indices) {
-        event_bytes += b.events[i]->encoded(settings_.format.encoding).size();
-      }
-    }
-    if (events > 0 && body_bytes > event_bytes) {
-      framing_.store((body_bytes - event_bytes + events - 1) / events + kFramingMargin,
-                     std::memory_order_relaxed);
-    }
+  if (accepted > 0) {
+    framing_.store((framing_total + accepted - 1) / accepted + kFramingMargin,
+                   std::memory_order_relaxed);
   }
 
   std::vector<AckWait> waits;
