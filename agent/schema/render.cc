@@ -12,12 +12,4 @@ std::string renderEvent(const Event& event, Encoding encoding) {
   return encoding == Encoding::kEcs ? encodeEcs(log) : encodeOcsf(log);
 }
 
-void renderInto(Event& event, std::span<const Encoding> encodings) {
-  for (const Encoding encoding : encodings) {
-    if (encoding == Encoding::kRaw) continue;
-    std::string& slot = event.rendered[static_cast<std::size_t>(encoding)];
-    if (slot.empty()) slot = renderEvent(event, encoding);
-  }
-}
-
 }  // namespace siem

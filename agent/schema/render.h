@@ -2,7 +2,6 @@
 // The mapping is described in docs/schema.md.
 #pragma once
 
-#include <span>
 #include <string>
 
 #include "agent/api/event.h"
@@ -17,10 +16,5 @@ namespace siem {
 // raw text. The output is always valid UTF-8 JSON; see JsonWriter for the escaping, replacement
 // and truncation rules. Each call parses event.raw with the calling thread's own parser.
 std::string renderEvent(const Event& event, Encoding encoding);
-
-// Renders `event` once in each of `encodings` that is not kRaw and not rendered yet, into
-// event.rendered, so that every sink the event is routed to reads the same bytes
-// (event.encoded(encoding)). Call before the event is shared; not thread-safe for one event.
-void renderInto(Event& event, std::span<const Encoding> encodings);
 
 }  // namespace siem

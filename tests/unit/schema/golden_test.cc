@@ -80,21 +80,6 @@ INSTANTIATE_TEST_SUITE_P(AuditLogs, SchemaGoldenTest, ::testing::ValuesIn(loadCa
                            return info.param.name;
                          });
 
-TEST(RenderInto, RendersEachRequestedEncodingOnce) {
-  Event e =
-      eventFromRaw(R"({"id":"a","type":"login.succeeded","effective_at":1,"login.succeeded":{}})");
-  const Encoding wanted[] = {Encoding::kOcsf, Encoding::kRaw, Encoding::kOcsf};
-  renderInto(e, wanted);
-  EXPECT_EQ(e.encoded(Encoding::kOcsf), renderEvent(e, Encoding::kOcsf));
-  EXPECT_TRUE(e.rendered[static_cast<std::size_t>(Encoding::kEcs)].empty());
-  EXPECT_TRUE(e.rendered[static_cast<std::size_t>(Encoding::kRaw)].empty());
-  EXPECT_EQ(e.encoded(Encoding::kRaw), e.raw);
-  // Already rendered forms are kept as they are (shared bytes never change).
-  e.rendered[static_cast<std::size_t>(Encoding::kOcsf)] = "kept";
-  renderInto(e, wanted);
-  EXPECT_EQ(e.encoded(Encoding::kOcsf), "kept");
-}
-
 // With SIEM_UPDATE_GOLDEN=1 rewrites the expected files; otherwise checks that they have exactly
 // one line per input, so that a stale file cannot pass by being shorter.
 TEST(SchemaGolden, ExpectedFilesMatchTheInputs) {
